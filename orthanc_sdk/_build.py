@@ -1,0 +1,89 @@
+"""cffi builder for ``orthanc_sdk._orthanc_sdk_cffi`` (out-of-line API mode).
+
+Run by ``pip install .`` through ``setup.py``; it needs a C compiler and the
+SDK header ``orthanc/OrthancCPlugin.h`` (Debian package ``orthanc-dev``).  Set
+``ORTHANC_SDK_INCLUDE_DIR`` to build against another copy of the header.
+"""
+
+import os
+import pathlib
+
+import cffi
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+# The helpers that _cdef.h declares under "OrthancSdk*".  Each one fills the
+# header's own parameter struct and calls the header's own service number,
+# exactly as the matching inline function does, but returns the error code
+# instead of dropping it.
+SOURCE = r"""
+#include <orthanc/OrthancCPlugin.h>
+
+#define ORTHANC_SDK_STRING_SERVICE(name, service)                        \
+    static OrthancPluginErrorCode name(OrthancPluginContext *context,    \
+                                       const char *argument,             \
+                                       char **result)                    \
+    {                                                                    \
+        _OrthancPluginRetrieveDynamicString params;                      \
+        *result = NULL;                                                  \
+        params.result = result;                                          \
+        params.argument = argument;                                      \
+        return context->InvokeService(context, service, &params);        \
+    }
+
+ORTHANC_SDK_STRING_SERVICE(OrthancSdkLookupPatient,
+                           _OrthancPluginService_LookupPatient)
+ORTHANC_SDK_STRING_SERVICE(OrthancSdkLookupStudy,
+                           _OrthancPluginService_LookupStudy)
+ORTHANC_SDK_STRING_SERVICE(
+    OrthancSdkLookupStudyWithAccessionNumber,
+    _OrthancPluginService_LookupStudyWithAccessionNumber)
+ORTHANC_SDK_STRING_SERVICE(OrthancSdkLookupSeries,
+                           _OrthancPluginService_LookupSeries)
+ORTHANC_SDK_STRING_SERVICE(OrthancSdkLookupInstance,
+                           _OrthancPluginService_LookupInstance)
+
+static OrthancPluginErrorCode OrthancSdkGenerateRestApiAuthorizationToken(
+    OrthancPluginContext *context, char **result)
+{
+    _OrthancPluginRetrieveDynamicString params;
+    *result = NULL;
+    params.result = result;
+    params.argument = NULL;
+    return context->InvokeService(
+        context, _OrthancPluginService_GenerateRestApiAuthorizationToken,
+        &params);
+}
+
+static OrthancPluginErrorCode OrthancSdkGetGlobalProperty(
+    OrthancPluginContext *context, int32_t property,
+    const char *defaultValue, char **result)
+{
+    _OrthancPluginGlobalProperty params;
+    *result = NULL;
+    params.result = result;
+    params.property = property;
+    params.value = defaultValue;
+    return context->InvokeService(
+        context, _OrthancPluginService_GetGlobalProperty, &params);
+}
+"""
+
+
+def include_dirs() -> list[str]:
+    """Where to look for ``orthanc/OrthancCPlugin.h``."""
+    extra = os.environ.get("ORTHANC_SDK_INCLUDE_DIR")
+    return [extra] if extra else []
+
+
+ffibuilder = cffi.FFI()
+ffibuilder.cdef((HERE / "_cdef.h").read_text(encoding="utf-8"))
+ffibuilder.set_source(
+    "orthanc_sdk._orthanc_sdk_cffi",
+    SOURCE,
+    include_dirs=include_dirs(),
+    extra_compile_args=["-O2"],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

@@ -1,0 +1,779 @@
+"""``Context``: the SDK's "Orthanc" group, in Python.
+
+Each method wraps one SDK function (named in its docstring) and departs from
+C in these ways only:
+
+* strings go in as ``str`` (UTF-8) or ``bytes`` and come out as ``str``; every
+  string and buffer that Orthanc returns is freed through the context;
+* a failure raises :class:`~orthanc_sdk.errors.OrthancError` (or a subclass)
+  instead of returning a code; lookups answer ``None`` for "not found";
+* bad Python input raises ``TypeError`` or ``ValueError`` before any C call;
+* answers are :class:`~orthanc_sdk.buffers.Buffer` objects, read without a
+  copy.
+
+Orthanc runs these services concurrently and cffi releases the GIL around C
+calls, so every call allocates its own parameters: nothing mutable is shared.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._orthanc_sdk_cffi import ffi, lib
+from .buffers import Buffer
+from .callbacks import (
+    ChangeHandler,
+    RestHandler,
+    change_dispatcher,
+    make_rest_callback,
+)
+from .enums import ErrorCode, HttpMethod
+from .errors import ContextClosedError, OrthancError, check
+
+__all__ = ["Body", "Context", "Headers", "RestResponse"]
+
+#: What a request body may be: any contiguous bytes-like object (sent as is,
+#: not copied), ``str`` (UTF-8) or a ``dict``/``list`` (sent as JSON).
+#: Python 3.11 has no type for "supports the buffer protocol", hence Any.
+Body = Any
+#: Request headers: a mapping, or an iterable of (name, value) pairs.
+Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+
+# The SDK carries every size as uint32_t.
+MAX_BODY_SIZE = 2**32 - 1
+# Global properties below this are Orthanc's own: the core refuses to set
+# them, answering the misleading UnknownPluginService.
+FIRST_PLUGIN_PROPERTY = 1024
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+@dataclass
+class RestResponse:
+    """What :meth:`Context.call_rest_api` answers."""
+
+    #: The HTTP status the core reported.
+    status: int
+    #: Answer headers, names in lower case as Orthanc gives them.
+    headers: dict[str, str] = field(default_factory=dict)
+    #: The answer body (empty when the core sent none).
+    body: Buffer = field(default_factory=Buffer)
+
+
+def _encode(value: object, what: str) -> bytes:
+    """A C string argument: ``str`` (UTF-8) or ``bytes``, no NUL inside."""
+    if isinstance(value, str):
+        data = value.encode("utf-8", "surrogateescape")
+    elif isinstance(value, bytes):
+        data = value
+    else:
+        raise TypeError(
+            f"{what} must be str or bytes, not {type(value).__name__}"
+        )
+    if b"\0" in data:
+        raise ValueError(f"{what} must not contain a NUL character")
+    return data
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _body(body: object) -> tuple[Any, int]:
+    """(pointer, size) for a request body, without copying bytes-likes."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    elif isinstance(body, (dict, list)):
+        body = json.dumps(body).encode("utf-8")
+    elif body is None:
+        raise TypeError("body must be bytes-like, str, dict or list, not None")
+    try:
+        pointer = ffi.from_buffer("char[]", body)
+    except TypeError:
+        raise TypeError(
+            "body must be a contiguous bytes-like object, str, dict or list,"
+            f" not {type(body).__name__}"
+        ) from None
+    size = len(pointer)
+    if size > MAX_BODY_SIZE:
+        raise ValueError(
+            f"body of {size} bytes is too large: the SDK carries sizes as"
+            " uint32, so a body must be smaller than 4 GiB"
+        )
+    return pointer, size
+
+
+def _headers(headers: Headers) -> tuple[int, Any, Any, list[Any]]:
+    """(count, keys, values, keepalive) for the SDK's header arrays."""
+    if isinstance(headers, (str, bytes)) or headers is None:
+        raise TypeError("headers must be a mapping or (name, value) pairs")
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    keys, values = [], []
+    for item in items:
+        try:
+            name, value = item
+        except (TypeError, ValueError):
+            raise TypeError(
+                "headers must be a mapping or (name, value) pairs"
+            ) from None
+        keys.append(ffi.new("char[]", _encode(name, "header name")))
+        values.append(ffi.new("char[]", _encode(value, "header value")))
+    return (
+        len(keys),
+        ffi.new("const char *[]", keys),
+        ffi.new("const char *[]", values),
+        keys + values,
+    )
+
+
+def _property(property: object) -> int:
+    if isinstance(property, bool) or not isinstance(property, int):
+        raise TypeError(
+            f"property must be an int, not {type(property).__name__}"
+        )
+    if not INT32_MIN <= property <= INT32_MAX:
+        raise ValueError(f"property {property} is outside the int32 range")
+    return property
+
+
+def _method(method: object) -> HttpMethod:
+    if isinstance(method, str):
+        try:
+            return HttpMethod[method.upper()]
+        except KeyError:
+            pass
+    elif isinstance(method, int) and not isinstance(method, bool):
+        try:
+            return HttpMethod(method)
+        except ValueError:
+            pass
+    raise ValueError(
+        f"method must be one of GET, POST, PUT, DELETE, not {method!r}"
+    )
+
+
+class _CallGuard:
+    """Counts the SDK calls in flight, so that closing can wait for them."""
+
+    def __init__(self) -> None:
+        # Re-entrant: a Buffer collected while the lock is held frees itself
+        # through this guard on the same thread.
+        self._cond = threading.Condition(threading.RLock())
+        self._busy = 0
+        self.closed = False
+
+    def enter(self) -> None:
+        with self._cond:
+            if self.closed:
+                raise ContextClosedError(
+                    "the Orthanc plugin has been finalized: the SDK can no"
+                    " longer be called"
+                )
+            self._busy += 1
+
+    def leave(self) -> None:
+        with self._cond:
+            self._busy -= 1
+            if self._busy == 0 and self.closed:
+                self._cond.notify_all()
+
+    def close(self, timeout: float) -> bool:
+        with self._cond:
+            self.closed = True
+            return self._cond.wait_for(lambda: self._busy == 0, timeout)
+
+
+def _sdk_call(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a method inside the context's call guard."""
+
+    @functools.wraps(function)
+    def guarded(self: Context, *args: Any, **kwargs: Any) -> Any:
+        self._guard.enter()
+        try:
+            return function(self, *args, **kwargs)
+        finally:
+            self._guard.leave()
+
+    return guarded
+
+
+class Context:
+    """An ``OrthancPluginContext *``, with the SDK's "Orthanc" group.
+
+    Args:
+        pointer: the ``OrthancPluginContext *`` that Orthanc gave the plugin,
+            as a cffi pointer or as its integer address.
+
+    Raises:
+        TypeError: ``pointer`` is neither.
+        ValueError: ``pointer`` is NULL.
+    """
+
+    #: The Orthanc version the core reports, e.g. ``"1.10.1"``.
+    orthanc_version: str
+
+    def __init__(self, pointer: Any) -> None:
+        if isinstance(pointer, bool):
+            raise TypeError("pointer must be a cffi pointer or an int")
+        if isinstance(pointer, int):
+            pointer = ffi.cast("OrthancPluginContext *", pointer)
+        elif not (
+            isinstance(pointer, ffi.CData)
+            and ffi.typeof(pointer) is ffi.typeof("OrthancPluginContext *")
+        ):
+            raise TypeError(
+                "pointer must be an 'OrthancPluginContext *' or an int,"
+                f" not {type(pointer).__name__}"
+            )
+        if pointer == ffi.NULL:
+            raise ValueError("the OrthancPluginContext pointer is NULL")
+
+        self._pointer = pointer
+        self._guard = _CallGuard()
+        self.orthanc_version = ffi.string(pointer.orthancVersion).decode()
+        self._configuration: dict[str, Any] | None = None
+        # What C may still call: the registered REST callbacks.
+        self._keepalive: list[Any] = []
+
+    def __repr__(self) -> str:
+        state = " closed" if self.closed else ""
+        return f"<orthanc_sdk.Context Orthanc {self.orthanc_version}{state}>"
+
+    @property
+    def pointer(self) -> Any:
+        """The ``OrthancPluginContext *``, for the C tier (``lib``)."""
+        return self._pointer
+
+    @property
+    def closed(self) -> bool:
+        """True once the plugin has been finalized."""
+        return self._guard.closed
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Refuse further SDK calls; wait up to ``timeout`` s for running ones.
+
+        Called by the plugin host when Orthanc finalizes the plugin.  Buffers
+        alive afterwards are no longer freed through the context.  Returns
+        False when calls were still running at the timeout.
+        """
+        return self._guard.close(timeout)
+
+    # ---- memory ---------------------------------------------------------
+
+    def _free_buffer(self, buffer: Any) -> None:
+        # The releaser of every Buffer: once closed, the context's Free
+        # pointer may be gone with the core, so the memory is left to exit.
+        try:
+            self._guard.enter()
+        except ContextClosedError:
+            return
+        try:
+            lib.OrthancPluginFreeMemoryBuffer(self._pointer, buffer)
+        finally:
+            self._guard.leave()
+
+    def _take(self, buffer: Any) -> Buffer:
+        """Wrap a filled ``OrthancPluginMemoryBuffer *`` in a Buffer."""
+        result = Buffer()
+        if buffer.data == ffi.NULL:
+            # An empty answer: nothing to free.
+            return result
+        result._attach(
+            int(ffi.cast("uintptr_t", buffer.data)),
+            buffer.size,
+            functools.partial(self._free_buffer, buffer),
+        )
+        return result
+
+    def _discard(self, buffer: Any) -> None:
+        """Free a buffer that the core filled before answering an error."""
+        if buffer.data != ffi.NULL:
+            lib.OrthancPluginFreeMemoryBuffer(self._pointer, buffer)
+            buffer.data = ffi.NULL
+            buffer.size = 0
+
+    def _take_string(self, result: Any) -> str | None:
+        """Decode a ``char *`` from the core and free it at once."""
+        if result == ffi.NULL:
+            return None
+        try:
+            return _decode(ffi.string(result))
+        finally:
+            lib.OrthancPluginFreeString(self._pointer, result)
+
+    # ---- REST API -------------------------------------------------------
+
+    @_sdk_call
+    def rest_api_get(
+        self,
+        uri: str,
+        *,
+        headers: Headers | None = None,
+        after_plugins: bool = False,
+    ) -> Buffer:
+        """GET on Orthanc's REST API.
+
+        Wraps ``OrthancPluginRestApiGet`` (or ``...GetAfterPlugins`` when
+        ``after_plugins``, which also reaches routes that plugins registered;
+        or ``OrthancPluginRestApiGet2`` when ``headers`` are given).
+
+        Raises:
+            UnknownResourceError: the core answered UNKNOWN_RESOURCE, which
+                it does for most non-200 answers.
+            OrthancError: any other code.
+        """
+        uri_c = _encode(uri, "uri")
+        if headers is not None:
+            count, keys, values, _alive = _headers(headers)
+        target = ffi.new("OrthancPluginMemoryBuffer *")
+
+        if headers is not None:
+            name = "OrthancPluginRestApiGet2"
+            code = lib.OrthancPluginRestApiGet2(
+                self._pointer,
+                target,
+                uri_c,
+                count,
+                keys,
+                values,
+                1 if after_plugins else 0,
+            )
+        elif after_plugins:
+            name = "OrthancPluginRestApiGetAfterPlugins"
+            code = lib.OrthancPluginRestApiGetAfterPlugins(
+                self._pointer, target, uri_c
+            )
+        else:
+            name = "OrthancPluginRestApiGet"
+            code = lib.OrthancPluginRestApiGet(self._pointer, target, uri_c)
+        self._raise_unless_success(code, name, uri_c, target)
+
+        return self._take(target)
+
+    @_sdk_call
+    def rest_api_post(
+        self, uri: str, body: Body, *, after_plugins: bool = False
+    ) -> Buffer:
+        """POST on Orthanc's REST API.
+
+        Wraps ``OrthancPluginRestApiPost`` (``...PostAfterPlugins`` when
+        ``after_plugins``).  ``body`` is bytes-like (not copied), ``str``
+        (UTF-8) or ``dict``/``list`` (JSON); it must be under 4 GiB.
+
+        Raises:
+            OrthancError: the core answered an error code.
+        """
+        return self._post_put(uri, body, after_plugins, post=True)
+
+    @_sdk_call
+    def rest_api_put(
+        self, uri: str, body: Body, *, after_plugins: bool = False
+    ) -> Buffer:
+        """PUT on Orthanc's REST API.
+
+        Wraps ``OrthancPluginRestApiPut`` (``...PutAfterPlugins`` when
+        ``after_plugins``).  ``body`` as for :meth:`rest_api_post`.
+
+        Raises:
+            OrthancError: the core answered an error code.
+        """
+        return self._post_put(uri, body, after_plugins, post=False)
+
+    def _post_put(
+        self, uri: str, body: Body, after_plugins: bool, *, post: bool
+    ) -> Buffer:
+        uri_c = _encode(uri, "uri")
+        data, size = _body(body)
+        target = ffi.new("OrthancPluginMemoryBuffer *")
+
+        name = "OrthancPluginRestApi" + ("Post" if post else "Put")
+        if after_plugins:
+            name += "AfterPlugins"
+        code = getattr(lib, name)(self._pointer, target, uri_c, data, size)
+        self._raise_unless_success(code, name, uri_c, target)
+
+        return self._take(target)
+
+    @_sdk_call
+    def rest_api_delete(
+        self, uri: str, *, after_plugins: bool = False
+    ) -> None:
+        """DELETE on Orthanc's REST API.
+
+        Wraps ``OrthancPluginRestApiDelete`` (``...DeleteAfterPlugins`` when
+        ``after_plugins``).
+
+        Raises:
+            UnknownResourceError: nothing to delete there.
+            OrthancError: any other code.
+        """
+        uri_c = _encode(uri, "uri")
+
+        if after_plugins:
+            name = "OrthancPluginRestApiDeleteAfterPlugins"
+            code = lib.OrthancPluginRestApiDeleteAfterPlugins(
+                self._pointer, uri_c
+            )
+        else:
+            name = "OrthancPluginRestApiDelete"
+            code = lib.OrthancPluginRestApiDelete(self._pointer, uri_c)
+        self._raise_unless_success(code, name, uri_c)
+
+    @_sdk_call
+    def call_rest_api(
+        self,
+        method: HttpMethod | str,
+        uri: str,
+        *,
+        body: Body | None = None,
+        headers: Headers | None = None,
+        after_plugins: bool = False,
+    ) -> RestResponse:
+        """Any call on Orthanc's REST API, with headers; the status is kept.
+
+        Wraps ``OrthancPluginCallRestApi`` (Orthanc 1.9.2 and later).  When
+        the core reports an HTTP status (it does for an unknown route, 404,
+        and a method not allowed, 405) it is returned in the response; when
+        the core answers an error code instead (it does for a known route
+        that answers another non-200 status), that code is raised.  Orthanc
+        drops the body of a DELETE.
+
+        Raises:
+            OrthancError: the core answered an error code.
+        """
+        verb = _method(method)
+        uri_c = _encode(uri, "uri")
+        data, size = (ffi.NULL, 0) if body is None else _body(body)
+        count, keys, values, _alive = _headers(headers or {})
+        answer_body = ffi.new("OrthancPluginMemoryBuffer *")
+        answer_headers = ffi.new("OrthancPluginMemoryBuffer *")
+        status = ffi.new("uint16_t *")
+
+        code = lib.OrthancPluginCallRestApi(
+            self._pointer,
+            answer_body,
+            answer_headers,
+            status,
+            verb,
+            uri_c,
+            count,
+            keys,
+            values,
+            data,
+            size,
+            1 if after_plugins else 0,
+        )
+        if code != ErrorCode.SUCCESS:
+            self._discard(answer_headers)
+        self._raise_unless_success(
+            code, "OrthancPluginCallRestApi", uri_c, answer_body
+        )
+
+        with self._take(answer_headers) as raw_headers:
+            parsed = raw_headers.json() if len(raw_headers) else {}
+        return RestResponse(
+            status=status[0],
+            headers={str(k): str(v) for k, v in parsed.items()},
+            body=self._take(answer_body),
+        )
+
+    @_sdk_call
+    def get_dicom_for_instance(self, instance_id: str) -> Buffer:
+        """The DICOM file of an instance, by its Orthanc identifier.
+
+        Wraps ``OrthancPluginGetDicomForInstance``.  The answer is Orthanc's
+        own memory: ``memoryview(buffer)`` reads it without a copy.
+
+        Raises:
+            UnknownResourceError: no such instance.
+            OrthancError: any other code.
+        """
+        id_c = _encode(instance_id, "instance_id")
+        target = ffi.new("OrthancPluginMemoryBuffer *")
+
+        code = lib.OrthancPluginGetDicomForInstance(
+            self._pointer, target, id_c
+        )
+        self._raise_unless_success(
+            code, "OrthancPluginGetDicomForInstance", id_c, target
+        )
+
+        return self._take(target)
+
+    # ---- lookups --------------------------------------------------------
+
+    def _lookup(self, function: str, value: str, what: str) -> str | None:
+        value_c = _encode(value, what)
+        result = ffi.new("char **")
+
+        code = getattr(lib, "OrthancSdk" + function)(
+            self._pointer, value_c, result
+        )
+        if code == ErrorCode.UNKNOWN_RESOURCE:
+            # The core answers this both for no match and for several.
+            return None
+        self._raise_unless_success(code, "OrthancPlugin" + function, value_c)
+
+        return self._take_string(result[0])
+
+    @_sdk_call
+    def lookup_patient(self, patient_id: str) -> str | None:
+        """The Orthanc id of the patient with this PatientID (0010,0020).
+
+        Wraps ``OrthancPluginLookupPatient``, keeping the error code that
+        the inline SDK function drops.  Orthanc normalises both sides (case
+        folded, non-ASCII dropped, spaces trimmed; no wildcards).
+
+        Returns:
+            The id, or None when no patient matches, or several do.
+
+        Raises:
+            OrthancError: any failure other than "not found".
+        """
+        return self._lookup("LookupPatient", patient_id, "patient_id")
+
+    @_sdk_call
+    def lookup_study(self, study_uid: str) -> str | None:
+        """The Orthanc id of the study with this StudyInstanceUID.
+
+        Wraps ``OrthancPluginLookupStudy``; see :meth:`lookup_patient`.
+        """
+        return self._lookup("LookupStudy", study_uid, "study_uid")
+
+    @_sdk_call
+    def lookup_study_with_accession_number(
+        self, accession_number: str
+    ) -> str | None:
+        """The Orthanc id of the study with this AccessionNumber.
+
+        Wraps ``OrthancPluginLookupStudyWithAccessionNumber``; see
+        :meth:`lookup_patient`.
+        """
+        return self._lookup(
+            "LookupStudyWithAccessionNumber",
+            accession_number,
+            "accession_number",
+        )
+
+    @_sdk_call
+    def lookup_series(self, series_uid: str) -> str | None:
+        """The Orthanc id of the series with this SeriesInstanceUID.
+
+        Wraps ``OrthancPluginLookupSeries``; see :meth:`lookup_patient`.
+        """
+        return self._lookup("LookupSeries", series_uid, "series_uid")
+
+    @_sdk_call
+    def lookup_instance(self, sop_instance_uid: str) -> str | None:
+        """The Orthanc id of the instance with this SOPInstanceUID.
+
+        Wraps ``OrthancPluginLookupInstance``; see :meth:`lookup_patient`.
+        """
+        return self._lookup(
+            "LookupInstance", sop_instance_uid, "sop_instance_uid"
+        )
+
+    # ---- global properties and the token --------------------------------
+
+    @_sdk_call
+    def get_global_property(self, property: int, default: str = "") -> str:
+        """A global property stored in Orthanc's database, or ``default``.
+
+        Wraps ``OrthancPluginGetGlobalProperty``, keeping the error code.
+
+        Raises:
+            TypeError, ValueError: ``property`` is not an int32.
+            OrthancError: the core failed.
+        """
+        number = _property(property)
+        default_c = _encode(default, "default")
+        result = ffi.new("char **")
+
+        code = lib.OrthancSdkGetGlobalProperty(
+            self._pointer, number, default_c, result
+        )
+        self._raise_unless_success(
+            code, "OrthancPluginGetGlobalProperty", str(number).encode()
+        )
+
+        value = self._take_string(result[0])
+        return default if value is None else value
+
+    @_sdk_call
+    def set_global_property(self, property: int, value: str) -> None:
+        """Store a global property in Orthanc's database.
+
+        Wraps ``OrthancPluginSetGlobalProperty``.  Values survive a restart.
+
+        Raises:
+            TypeError: ``property`` is not an int, or ``value`` not a string.
+            ValueError: ``property`` is below 1024 (reserved by Orthanc,
+                which would answer UNKNOWN_PLUGIN_SERVICE and write nothing)
+                or outside int32, or ``value`` contains a NUL.
+            OrthancError: the core failed.
+        """
+        number = _property(property)
+        if number < FIRST_PLUGIN_PROPERTY:
+            raise ValueError(
+                f"global property {number} is reserved: Orthanc keeps"
+                f" properties below {FIRST_PLUGIN_PROPERTY} for itself;"
+                " plugins use 1024 and above"
+            )
+        value_c = _encode(value, "value")
+
+        code = lib.OrthancPluginSetGlobalProperty(
+            self._pointer, number, value_c
+        )
+        self._raise_unless_success(
+            code, "OrthancPluginSetGlobalProperty", str(number).encode()
+        )
+
+    @_sdk_call
+    def generate_rest_api_authorization_token(self) -> str:
+        """A token that grants access to the REST API over HTTP.
+
+        Wraps ``OrthancPluginGenerateRestApiAuthorizationToken`` (Orthanc
+        1.8.1 and later), keeping the error code.  The token carries its
+        scheme (``"Bearer ..."``): use it verbatim as the ``Authorization``
+        header.  It is a secret: do not log it.
+
+        Raises:
+            OrthancError: the core failed.
+        """
+        result = ffi.new("char **")
+
+        code = lib.OrthancSdkGenerateRestApiAuthorizationToken(
+            self._pointer, result
+        )
+        self._raise_unless_success(
+            code, "OrthancPluginGenerateRestApiAuthorizationToken", b""
+        )
+
+        token = self._take_string(result[0])
+        return "" if token is None else token
+
+    # ---- plugin runtime -------------------------------------------------
+
+    @property
+    def configuration(self) -> dict[str, Any]:
+        """Orthanc's configuration, as a dict.
+
+        Wraps ``OrthancPluginGetConfiguration``; read once, then cached.
+        """
+        if self._configuration is None:
+            self._guard.enter()
+            try:
+                text = self._take_string(
+                    lib.OrthancPluginGetConfiguration(self._pointer)
+                )
+            finally:
+                self._guard.leave()
+            if text is None:
+                raise OrthancError(
+                    ErrorCode.INTERNAL_ERROR,
+                    "OrthancPluginGetConfiguration",
+                )
+            self._configuration = json.loads(text)
+        return self._configuration
+
+    @_sdk_call
+    def register_rest_callback(
+        self, path_regex: str, handler: RestHandler, *, lock: bool = False
+    ) -> None:
+        """Serve the URIs matching ``path_regex`` with ``handler(request)``.
+
+        Wraps ``OrthancPluginRegisterRestCallbackNoLock``, or
+        ``OrthancPluginRegisterRestCallback`` when ``lock`` is true (Orthanc
+        then serialises the calls with its global plugin lock).  The handler
+        gets a :class:`~orthanc_sdk.callbacks.Request` and returns bytes or
+        str (200), dict or list (200, JSON), None (200, empty) or a
+        :class:`~orthanc_sdk.callbacks.Response`.  An uncaught exception
+        answers 500 and is logged with its traceback; an
+        :class:`~orthanc_sdk.errors.OrthancError` answers the code's own
+        HTTP status (404 for UNKNOWN_RESOURCE).  Register routes from
+        ``initialize(context)``: the first matching route wins.
+
+        Raises:
+            TypeError: ``handler`` is not callable.
+            ValueError: ``path_regex`` contains a NUL.
+        """
+        regex_c = _encode(path_regex, "path_regex")
+        if not callable(handler):
+            raise TypeError("handler must be callable")
+        callback = make_rest_callback(self, path_regex, handler)
+        self._keepalive.append(callback)
+
+        if lock:
+            lib.OrthancPluginRegisterRestCallback(
+                self._pointer, regex_c, callback
+            )
+        else:
+            lib.OrthancPluginRegisterRestCallbackNoLock(
+                self._pointer, regex_c, callback
+            )
+
+    @_sdk_call
+    def register_on_change_callback(self, handler: ChangeHandler) -> None:
+        """Call ``handler(change_type, resource_type, resource_id)``.
+
+        Wraps ``OrthancPluginRegisterOnChangeCallback``.  Events are queued
+        and handled in order on one Python thread, so a handler may use the
+        REST API for every kind of change; a handler that raises is logged
+        and the next one still runs.  ``ChangeType.ORTHANC_STARTED`` says
+        the REST API, lookups and global properties are ready.
+
+        Raises:
+            TypeError: ``handler`` is not callable.
+        """
+        if not callable(handler):
+            raise TypeError("handler must be callable")
+        change_dispatcher(self).handlers.append(handler)
+
+    def log(self, level: int, message: str) -> None:
+        """Write ``message`` to Orthanc's log (``logging`` level numbers).
+
+        Wraps ``OrthancPluginLogError``, ``...LogWarning`` or
+        ``...LogInfo``.  Plugin code would rather use ``logging``: the host
+        routes its records here.  Silently dropped once the plugin is
+        finalized.
+        """
+        text = message.encode("utf-8", "replace").replace(b"\0", b"\\0")
+        if level >= logging.ERROR:
+            function = lib.OrthancPluginLogError
+        elif level >= logging.WARNING:
+            function = lib.OrthancPluginLogWarning
+        else:
+            function = lib.OrthancPluginLogInfo
+        try:
+            self._guard.enter()
+        except ContextClosedError:
+            return
+        try:
+            function(self._pointer, text)
+        finally:
+            self._guard.leave()
+
+    # ---- errors ---------------------------------------------------------
+
+    def _raise_unless_success(
+        self,
+        code: int,
+        function: str,
+        detail: bytes,
+        target: Any = None,
+    ) -> None:
+        if code == ErrorCode.SUCCESS:
+            return
+        if target is not None:
+            self._discard(target)
+        check(
+            code,
+            function,
+            _decode(detail),
+            context=self._pointer,
+        )

@@ -1,0 +1,60 @@
+"""Build script: the cffi module, the buffer type and the shim plugin.
+
+Everything else is in pyproject.toml.  Building needs a C compiler, the
+Python headers, a shared libpython (for the shim, which embeds it) and the
+Orthanc SDK header (Debian package ``orthanc-dev``).
+"""
+
+import os
+import sys
+import sysconfig
+
+from setuptools import Extension, setup
+
+
+def sdk_include_dirs() -> list[str]:
+    extra = os.environ.get("ORTHANC_SDK_INCLUDE_DIR")
+    return [extra] if extra else []
+
+
+def libpython_flags() -> list[str]:
+    """Linker flags that make the shim depend on this Python's libpython."""
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    version = sysconfig.get_config_var("LDVERSION") or ""
+    flags = [f"-lpython{version}", "-ldl"]
+    if libdir:
+        # pyenv and other private installs keep libpython off the default
+        # search path.
+        flags[:0] = [f"-L{libdir}", f"-Wl,-rpath,{libdir}"]
+    return flags
+
+
+def c_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# Built as an extension for its compiler flags, but an Orthanc plugin, not a
+# Python module: it exports only the four OrthancPlugin* entry points.
+shim = Extension(
+    "orthanc_sdk.libOrthancSdkShim",
+    sources=["shim/shim.c"],
+    include_dirs=sdk_include_dirs(),
+    # The interpreter to embed: the one running this build, which is the
+    # one (or the virtual environment) the package is installed into.
+    define_macros=[
+        ("ORTHANC_SDK_PYTHON", c_string(os.path.abspath(sys.executable)))
+    ],
+    extra_compile_args=["-fvisibility=hidden", "-Wall", "-Wextra"],
+    extra_link_args=libpython_flags(),
+)
+
+memory = Extension(
+    "orthanc_sdk._memory",
+    sources=["orthanc_sdk/_memory.c"],
+    extra_compile_args=["-Wall"],
+)
+
+setup(
+    ext_modules=[memory, shim],
+    cffi_modules=["orthanc_sdk/_build.py:ffibuilder"],
+)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Set up everything orthanc_sdk needs on a Debian 12 or 13 machine:
+#   - Debian packages: Orthanc, its SDK header, a C compiler, Python headers;
+#   - a virtual environment in .venv (override with ORTHANC_SDK_VENV) with
+#     orthanc_sdk built and installed, plus what the tests and the demo use.
+# Safe to run again: it installs only what is missing, then rebuilds the
+# package.  PYTHON picks the interpreter for a new environment (default
+# python3); it must come with a shared libpython, which the shim embeds.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+venv=${ORTHANC_SDK_VENV:-.venv}
+python=${PYTHON:-python3}
+
+packages=(orthanc orthanc-dev gcc python3-dev python3-venv libpython3-dev)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null \
+        | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "setup: installing Debian packages: ${missing[*]}"
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
+        --no-install-recommends "${missing[@]}"
+fi
+# The Debian package starts a system-wide Orthanc where systemd runs; the
+# project never uses it (it runs its own, on free loopback ports).
+
+if [ ! -x "$venv/bin/python" ]; then
+    echo "setup: creating the virtual environment $venv with $python"
+    "$python" -m venv "$venv"
+fi
+venv=$(cd "$venv" && pwd)
+"$venv/bin/python" -m pip install -q --upgrade pip
+"$venv/bin/python" -m pip install -q ".[test]"
+# From another folder: here, the source tree (without its compiled modules)
+# would shadow the installed package.
+(cd / && "$venv/bin/python" -m orthanc_sdk version)

@@ -6,21 +6,31 @@ Orthanc SDK header (Debian package ``orthanc-dev``).
 """
 
 import os
+import runpy
 import sys
 import sysconfig
 
 from setuptools import Extension, setup
 
-
-def sdk_include_dirs() -> list[str]:
-    extra = os.environ.get("ORTHANC_SDK_INCLUDE_DIR")
-    return [extra] if extra else []
+# The cffi builder finds the SDK header (or explains how to get it); the
+# shim needs the same folders.
+BUILDER = runpy.run_path(os.path.join("orthanc_sdk", "_build.py"))
 
 
 def libpython_flags() -> list[str]:
     """Linker flags that make the shim depend on this Python's libpython."""
     libdir = sysconfig.get_config_var("LIBDIR") or ""
     version = sysconfig.get_config_var("LDVERSION") or ""
+    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+    name = f"libpython{version}.so"
+    folders = [libdir, os.path.join("/usr/lib", multiarch)]
+    if not any(os.path.exists(os.path.join(f, name)) for f in folders):
+        raise RuntimeError(
+            f"{name} was not found in {' or '.join(folders)}: the shim"
+            " plugin embeds Python and needs a shared libpython (on Debian,"
+            " apt-get install libpython3-dev; with pyenv, build Python with"
+            ' PYTHON_CONFIGURE_OPTS="--enable-shared")'
+        )
     flags = [f"-lpython{version}", "-ldl"]
     if libdir:
         # pyenv and other private installs keep libpython off the default
@@ -38,7 +48,7 @@ def c_string(text: str) -> str:
 shim = Extension(
     "orthanc_sdk.libOrthancSdkShim",
     sources=["shim/shim.c"],
-    include_dirs=sdk_include_dirs(),
+    include_dirs=BUILDER["include_dirs"](),
     # The interpreter to embed: the one running this build, which is the
     # one (or the virtual environment) the package is installed into.
     define_macros=[

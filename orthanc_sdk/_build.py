@@ -70,10 +70,26 @@ static OrthancPluginErrorCode OrthancSdkGetGlobalProperty(
 """
 
 
+HEADER = os.path.join("orthanc", "OrthancCPlugin.h")
+
+
 def include_dirs() -> list[str]:
-    """Where to look for ``orthanc/OrthancCPlugin.h``."""
+    """Where ``orthanc/OrthancCPlugin.h`` is; raises if it is nowhere.
+
+    ``ORTHANC_SDK_INCLUDE_DIR`` first, then the compiler's usual places.
+    """
     extra = os.environ.get("ORTHANC_SDK_INCLUDE_DIR")
-    return [extra] if extra else []
+    candidates = [extra] if extra else []
+    candidates += ["/usr/local/include", "/usr/include"]
+    for folder in candidates:
+        if os.path.isfile(os.path.join(folder, HEADER)):
+            return [extra] if extra else []
+    raise RuntimeError(
+        f"the Orthanc plugin SDK header {HEADER} was not found in"
+        f" {', '.join(candidates)}: install the Debian package orthanc-dev"
+        " (apt-get install orthanc-dev), or set ORTHANC_SDK_INCLUDE_DIR to"
+        " the folder that holds orthanc/OrthancCPlugin.h"
+    )
 
 
 ffibuilder = cffi.FFI()

@@ -161,6 +161,13 @@ OwnedMemory_get_exports(OwnedMemory *self, void *Py_UNUSED(closure))
 static Py_ssize_t
 OwnedMemory_length(OwnedMemory *self)
 {
+    /* As memoryview does: a released Buffer must not pass for an empty
+     * answer in "if len(buffer)" or "if buffer". */
+    if (self->released) {
+        PyErr_SetString(PyExc_ValueError,
+                        "operation forbidden on a released Buffer");
+        return -1;
+    }
     return self->size;
 }
 

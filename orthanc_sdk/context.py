@@ -94,7 +94,8 @@ def _body(body: object) -> tuple[Any, int]:
         raise TypeError("body must be bytes-like, str, dict or list, not None")
     try:
         pointer = ffi.from_buffer("char[]", body)
-    except TypeError:
+    except (TypeError, BufferError):
+        # BufferError: "memoryview: underlying buffer is not C-contiguous".
         raise TypeError(
             "body must be a contiguous bytes-like object, str, dict or list,"
             f" not {type(body).__name__}"
@@ -142,12 +143,17 @@ def _property(property: object) -> int:
 
 
 def _method(method: object) -> HttpMethod:
+    if isinstance(method, bool) or not isinstance(method, (str, int)):
+        raise TypeError(
+            "method must be an HttpMethod or its name, not"
+            f" {type(method).__name__}"
+        )
     if isinstance(method, str):
         try:
             return HttpMethod[method.upper()]
         except KeyError:
             pass
-    elif isinstance(method, int) and not isinstance(method, bool):
+    else:
         try:
             return HttpMethod(method)
         except ValueError:
@@ -474,12 +480,14 @@ class Context:
             code, "OrthancPluginCallRestApi", uri_c, answer_body
         )
 
+        # The body first: if the headers do not parse, it is still freed.
+        answer = self._take(answer_body)
         with self._take(answer_headers) as raw_headers:
             parsed = raw_headers.json() if len(raw_headers) else {}
         return RestResponse(
             status=status[0],
             headers={str(k): str(v) for k, v in parsed.items()},
-            body=self._take(answer_body),
+            body=answer,
         )
 
     @_sdk_call

@@ -168,13 +168,16 @@ class _CallGuard:
 
     def __init__(self) -> None:
         # Re-entrant: a Buffer collected while the lock is held frees itself
-        # through this guard on the same thread.
-        self._cond = threading.Condition(threading.RLock())
+        # through this guard on the same thread.  A bare lock (not a
+        # Condition, whose methods are Python code) keeps the cost of each
+        # call under a microsecond.
+        self._lock = threading.RLock()
+        self._idle = threading.Event()
         self._busy = 0
         self.closed = False
 
     def enter(self) -> None:
-        with self._cond:
+        with self._lock:
             if self.closed:
                 raise ContextClosedError(
                     "the Orthanc plugin has been finalized: the SDK can no"
@@ -183,15 +186,18 @@ class _CallGuard:
             self._busy += 1
 
     def leave(self) -> None:
-        with self._cond:
+        with self._lock:
             self._busy -= 1
             if self._busy == 0 and self.closed:
-                self._cond.notify_all()
+                self._idle.set()
 
     def close(self, timeout: float) -> bool:
-        with self._cond:
+        with self._lock:
             self.closed = True
-            return self._cond.wait_for(lambda: self._busy == 0, timeout)
+            if self._busy == 0:
+                return True
+            self._idle.clear()
+        return self._idle.wait(timeout)
 
 
 def _sdk_call(function: Callable[..., Any]) -> Callable[..., Any]:

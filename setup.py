@@ -66,5 +66,9 @@ memory = Extension(
 
 setup(
     ext_modules=[memory, shim],
+    # The shim's embedded interpreter is a compiler define, which setuptools
+    # does not see change: a build folder left by an install into another
+    # environment would hand over a shim that starts the wrong Python.
+    options={"build_ext": {"force": True}},
     cffi_modules=["orthanc_sdk/_build.py:ffibuilder"],
 )

@@ -12,6 +12,14 @@ The plugin script is named by Orthanc's configuration::
 
 A relative path is taken from the folder of Orthanc's configuration file (or
 from the configuration folder, when Orthanc was given a folder).
+
+Shutdown: when Orthanc signals ``ORTHANC_STOPPED`` (its first step in
+stopping, while the REST API and the database still work), the script's
+``finalize()`` runs, then the context is closed: from then on every SDK
+call raises :class:`~orthanc_sdk.ContextClosedError`, which tells the
+plugin's own threads to end.  The core would otherwise tear its database
+down under their calls.  The shim's ``OrthancPluginFinalize`` then ends
+Python, unless threads of the plugin still run.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import traceback
 import types
 
@@ -35,6 +44,12 @@ SECTION = "OrthancSdk"
 _context: Context | None = None
 _module: types.ModuleType | None = None
 _handler: logging.Handler | None = None
+_finalized_script = False
+
+# How long closing waits for SDK calls in flight; then for the plugin's
+# threads to end once their calls raise ContextClosedError.
+_CLOSE_TIMEOUT = 5.0
+_THREADS_TIMEOUT = 2.0
 
 
 class OrthancLogHandler(logging.Handler):
@@ -142,6 +157,10 @@ def initialize(address: int) -> int:
             lib.ORTHANC_PLUGINS_MINIMAL_REVISION_NUMBER,
             script,
         )
+        # Registered before the script runs, so that ORTHANC_STOPPED
+        # closes the context even if the script has no on-change handler.
+        callbacks.change_dispatcher(context)
+        callbacks.on_orthanc_stopped = _stop
         _module = _load(script)
         hook = getattr(_module, "initialize", None)
         if callable(hook):
@@ -156,8 +175,49 @@ def initialize(address: int) -> int:
         return -1
 
 
+def _finalize_script() -> None:
+    """Run the script's ``finalize()``, once."""
+    global _finalized_script
+    if _finalized_script:
+        return
+    _finalized_script = True
+    try:
+        hook = getattr(_module, "finalize", None)
+        if callable(hook):
+            hook()
+    except BaseException:
+        logger.exception("the plugin's finalize() failed")
+
+
+def _stop() -> None:
+    """ORTHANC_STOPPED: finalize the script, then close the context."""
+    context = _context
+    if context is None:
+        return
+    _finalize_script()
+    if not context.close(timeout=_CLOSE_TIMEOUT):
+        _log_error(
+            context.pointer,
+            "orthanc_sdk: SDK calls still running when Orthanc stopped",
+        )
+
+
+def _running_threads(timeout: float) -> list[str]:
+    """Names of the plugin's non-daemon threads left after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    main = threading.main_thread()
+    for thread in threading.enumerate():
+        if thread is not main and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    return [
+        t.name
+        for t in threading.enumerate()
+        if t is not main and not t.daemon and t.is_alive()
+    ]
+
+
 def finalize() -> int:
-    """Run the script's ``finalize()`` and close the context.
+    """Finish what ORTHANC_STOPPED did not (the script, the context).
 
     Returns 1 when the interpreter can be finalized, 0 when threads that
     the plugin started are still running (finalizing would wait for them
@@ -167,24 +227,26 @@ def finalize() -> int:
     if context is None:
         return 1
     try:
-        hook = getattr(_module, "finalize", None)
-        if callable(hook):
-            hook()
-    except BaseException:
-        logger.exception("the plugin's finalize() failed")
-    try:
+        # Orthanc stopped without ORTHANC_STOPPED (e.g. it failed after
+        # the plugins were loaded): do it here.
+        _finalize_script()
         if not callbacks.stop_changes(timeout=10.0):
-            logger.warning("on-change handlers still running at shutdown")
-        if not context.close(timeout=5.0):
-            logger.warning("SDK calls still running at shutdown")
+            _log_error(
+                context.pointer,
+                "orthanc_sdk: on-change handlers still running at shutdown",
+            )
+        if not context.close(timeout=_CLOSE_TIMEOUT):
+            _log_error(
+                context.pointer,
+                "orthanc_sdk: SDK calls still running at shutdown",
+            )
+        # Threads that end on ContextClosedError get a moment to do so;
+        # what they log meanwhile still reaches Orthanc.
+        left = _running_threads(_THREADS_TIMEOUT)
         if _handler is not None:
             logging.getLogger().removeHandler(_handler)
-        main = threading.main_thread()
-        left = [
-            t.name
-            for t in threading.enumerate()
-            if t is not main and not t.daemon and t.is_alive()
-        ]
+        # The core goes away after this function: nothing reaches it now.
+        context.close(timeout=_CLOSE_TIMEOUT, detach=True)
         if left:
             _log_error(
                 context.pointer,

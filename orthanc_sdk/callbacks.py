@@ -8,7 +8,9 @@ another Python route (``after_plugins=True``), without deadlocking.
 On-change events are queued by the C callback and handled in order on one
 Python thread, so that the core, which signals some changes while holding
 its own locks, never waits for Python; handlers may use the REST API for any
-kind of change, jobs included.
+kind of change, jobs included.  ORTHANC_STOPPED is the exception: the C
+callback waits until the handlers have seen it, then lets the plugin host
+close the context, before the core goes on stopping.
 
 Nothing raised by a handler reaches Orthanc: the traceback goes to Orthanc's
 log, a REST client gets an error status and the next request is served.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -121,7 +124,12 @@ def _payload(body: Any) -> tuple[Any, str]:
     if body is None:
         return b"", "text/plain"
     if isinstance(body, str):
-        return body.encode("utf-8"), "text/plain; charset=utf-8"
+        # Lone surrogates are request bytes that were not UTF-8 (see
+        # _text): they go back as those bytes.
+        return (
+            body.encode("utf-8", "surrogateescape"),
+            "text/plain; charset=utf-8",
+        )
     if isinstance(body, (dict, list)):
         return json.dumps(body).encode("utf-8"), "application/json"
     if isinstance(body, (bytes, bytearray, memoryview, Buffer)):
@@ -157,9 +165,15 @@ def _answer(context: Context, output: Any, result: Any) -> None:
         (_header_value(k, "header name"), _header_value(v, "header value"))
         for k, v in (response.headers or {}).items()
     ]
+    # Header names are case-insensitive: "Location" is "location".
+    special = {key.lower(): value for key, value in headers}
     data = ffi.from_buffer("char[]", body)
     if len(data) > 2**32 - 1:
         raise ValueError("an answer must be smaller than 4 GiB")
+    if status == 301 and (len(data) or b"location" not in special):
+        # OrthancPluginRedirect, the SDK's only way to send 301, takes a
+        # location and no body.
+        raise ValueError("a 301 Response needs a Location header, no body")
     pointer = context.pointer
 
     if status == 200:
@@ -169,17 +183,20 @@ def _answer(context: Context, output: Any, result: Any) -> None:
             pointer, output, data, len(data), content_type
         )
     elif status == 401:
-        realm = dict(headers).get(b"www-authenticate", b"Orthanc")
-        lib.OrthancPluginSendUnauthorized(pointer, output, realm)
+        # The SDK builds the WWW-Authenticate header from a realm alone.
+        challenge = special.get(b"www-authenticate", b"")
+        realm = re.search(rb'realm="([^"]*)"', challenge)
+        lib.OrthancPluginSendUnauthorized(
+            pointer, output, realm.group(1) if realm else b"Orthanc"
+        )
     elif status == 405:
-        allowed = dict(headers).get(b"allow", b"")
+        allowed = special.get(b"allow", b"")
         lib.OrthancPluginSendMethodNotAllowed(pointer, output, allowed)
-    elif status in (301, 302, 303, 307, 308) and len(data) == 0:
-        location = dict(headers).get(b"location")
-        if location is None:
-            raise ValueError(f"a {status} Response needs a Location header")
-        lib.OrthancPluginRedirect(pointer, output, location)
+    elif status == 301:
+        lib.OrthancPluginRedirect(pointer, output, special[b"location"])
     else:
+        # Other redirections (302, 303, 307, 308) keep their status: the
+        # Location header goes with the others.
         for key, value in headers:
             lib.OrthancPluginSetHttpHeader(pointer, output, key, value)
         if len(data):
@@ -264,6 +281,13 @@ class ChangeDispatcher:
 # callbacks carry no user data, and a process has one plugin context.
 _dispatcher: ChangeDispatcher | None = None
 
+#: Called by the C callback when ORTHANC_STOPPED arrives, after the queued
+#: events were handled; the plugin host sets it (see _host.py).
+on_orthanc_stopped: Callable[[], None] | None = None
+
+# How long ORTHANC_STOPPED waits for the handlers of the events before it.
+_STOP_TIMEOUT = 10.0
+
 
 @ffi.def_extern(error=ErrorCode.SUCCESS)
 def _orthanc_sdk_on_change(
@@ -273,6 +297,20 @@ def _orthanc_sdk_on_change(
     if dispatcher is not None:
         text = "" if resource_id == ffi.NULL else _text(resource_id)
         dispatcher.put(change, resource, text)
+    if change == ChangeType.ORTHANC_STOPPED:
+        # The core tears its database down once this callback returns:
+        # what uses the SDK must stop here, as C++ plugins stop their
+        # threads on OrthancStopped.  SDK calls made during the tear-down
+        # fail, and some crash Orthanc ("terminate called after throwing
+        # an instance of 'std::bad_cast'").
+        try:
+            if not stop_changes(_STOP_TIMEOUT):
+                logger.warning("on-change handlers still running at stop")
+            hook = on_orthanc_stopped
+            if hook is not None:
+                hook()
+        except BaseException:
+            logger.exception("stopping the plugin on ORTHANC_STOPPED failed")
     return ErrorCode.SUCCESS
 
 

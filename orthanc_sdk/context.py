@@ -164,7 +164,12 @@ def _method(method: object) -> HttpMethod:
 
 
 class _CallGuard:
-    """Counts the SDK calls in flight, so that closing can wait for them."""
+    """Counts the SDK calls in flight, so that closing can wait for them.
+
+    Two steps end a context: *closed* (Orthanc is stopping: SDK calls are
+    refused, but logging and giving memory back still reach the core, which
+    is alive) and *detached* (the core is about to go: nothing reaches it).
+    """
 
     def __init__(self) -> None:
         # Re-entrant: a Buffer collected while the lock is held frees itself
@@ -175,13 +180,14 @@ class _CallGuard:
         self._idle = threading.Event()
         self._busy = 0
         self.closed = False
+        self.detached = False
 
-    def enter(self) -> None:
+    def enter(self, *, while_closed: bool = False) -> None:
         with self._lock:
-            if self.closed:
+            if self.detached or (self.closed and not while_closed):
                 raise ContextClosedError(
-                    "the Orthanc plugin has been finalized: the SDK can no"
-                    " longer be called"
+                    "Orthanc is stopping: the plugin can no longer call the"
+                    " SDK"
                 )
             self._busy += 1
 
@@ -191,9 +197,10 @@ class _CallGuard:
             if self._busy == 0 and self.closed:
                 self._idle.set()
 
-    def close(self, timeout: float) -> bool:
+    def close(self, timeout: float, *, detach: bool) -> bool:
         with self._lock:
             self.closed = True
+            self.detached = self.detached or detach
             if self._busy == 0:
                 return True
             self._idle.clear()
@@ -263,25 +270,30 @@ class Context:
 
     @property
     def closed(self) -> bool:
-        """True once the plugin has been finalized."""
+        """True once Orthanc is stopping: SDK calls raise."""
         return self._guard.closed
 
-    def close(self, timeout: float = 5.0) -> bool:
+    def close(self, timeout: float = 5.0, *, detach: bool = False) -> bool:
         """Refuse further SDK calls; wait up to ``timeout`` s for running ones.
 
-        Called by the plugin host when Orthanc finalizes the plugin.  Buffers
-        alive afterwards are no longer freed through the context.  Returns
-        False when calls were still running at the timeout.
+        The plugin host closes the context when Orthanc signals that it is
+        stopping: calls then raise
+        :class:`~orthanc_sdk.errors.ContextClosedError`, while :meth:`log`
+        and the freeing of Buffers still reach the core.  With ``detach``
+        (the host's last step, when Orthanc finalizes the plugin) nothing
+        reaches the core any more: Buffers alive then are left to the
+        process's exit.  Returns False when calls were still running at the
+        timeout.
         """
-        return self._guard.close(timeout)
+        return self._guard.close(timeout, detach=detach)
 
     # ---- memory ---------------------------------------------------------
 
     def _free_buffer(self, buffer: Any) -> None:
-        # The releaser of every Buffer: once closed, the context's Free
+        # The releaser of every Buffer: once detached, the context's Free
         # pointer may be gone with the core, so the memory is left to exit.
         try:
-            self._guard.enter()
+            self._guard.enter(while_closed=True)
         except ContextClosedError:
             return
         try:
@@ -753,8 +765,8 @@ class Context:
 
         Wraps ``OrthancPluginLogError``, ``...LogWarning`` or
         ``...LogInfo``.  Plugin code would rather use ``logging``: the host
-        routes its records here.  Silently dropped once the plugin is
-        finalized.
+        routes its records here.  Works while Orthanc is stopping; dropped
+        once the plugin is finalized.
         """
         text = message.encode("utf-8", "replace").replace(b"\0", b"\\0")
         if level >= logging.ERROR:
@@ -764,7 +776,7 @@ class Context:
         else:
             function = lib.OrthancPluginLogInfo
         try:
-            self._guard.enter()
+            self._guard.enter(while_closed=True)
         except ContextClosedError:
             return
         try:

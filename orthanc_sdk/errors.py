@@ -65,8 +65,9 @@ class OrthancError(Exception):
         text = f"{where}{self.description} [{name}]{what}"
         if self.code == ErrorCode.DATABASE_NOT_INITIALIZED:
             text += (
-                "; Orthanc has not finished starting: call the SDK from a"
-                " callback, or once ChangeType.ORTHANC_STARTED has arrived"
+                "; the database is not available: Orthanc has not finished"
+                " starting (call the SDK from a callback, or once"
+                " ChangeType.ORTHANC_STARTED has arrived) or is stopping"
             )
         return text
 
@@ -101,11 +102,19 @@ class UnauthorizedError(OrthancError, PermissionError):
 
 
 class NotReadyError(OrthancError):
-    """Orthanc has not finished starting (``DATABASE_NOT_INITIALIZED``)."""
+    """The database is not available yet, or any more.
+
+    The core answers ``DATABASE_NOT_INITIALIZED`` while it starts (during
+    the plugin's ``initialize``) and again while it stops.
+    """
 
 
 class ContextClosedError(RuntimeError):
-    """The plugin has been finalized: the SDK can no longer be called."""
+    """Orthanc is stopping: the plugin can no longer call the SDK.
+
+    Raised from ``ChangeType.ORTHANC_STOPPED`` on; threads that the plugin
+    started should take it as the signal to end.
+    """
 
 
 _CLASSES: dict[int, type[OrthancError]] = {

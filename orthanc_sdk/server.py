@@ -208,7 +208,10 @@ class OrthancServer:
     # -- life cycle --------------------------------------------------------
 
     def start(self, timeout: float = 30.0) -> Self:
-        """Run Orthanc and wait until ``GET /system`` answers 200.
+        """Run Orthanc and wait until ``GET /system`` answers.
+
+        The answer is 200, or 401 when ``AuthenticationEnabled`` is true
+        (the probe sends no credentials).
 
         Args:
             timeout: seconds to wait for Orthanc to answer.
@@ -535,8 +538,11 @@ class OrthancServer:
         return process
 
     def _answers(self) -> bool:
+        # Orthanc opens its HTTP port once its plugins are loaded: any
+        # answer of /system means it has started.  With authentication
+        # on, an anonymous request gets 401.
         try:
-            return self.get("/system", timeout=1.0).status == 200
+            return self.get("/system", timeout=1.0).status in (200, 401)
         except OSError:
             return False
 

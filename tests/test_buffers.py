@@ -303,14 +303,26 @@ def test_released_buffer_refuses(core, operation) -> None:
     assert repr(answer) == "<orthanc_sdk.Buffer released>"
 
 
-# ---- after the context is closed ----------------------------------------
+# ---- after the context is closed or detached ----------------------------
 
 
-def test_buffer_alive_at_close_is_not_freed_through_it(core) -> None:
-    """Once closed, the core may be gone: the memory is left to exit."""
+def test_buffer_released_while_orthanc_stops_is_freed(core) -> None:
+    """Closed (Orthanc stopping), the core is still alive: memory goes back."""
+    answer = _get(core)
+    core.context.close()
+
+    answer.release()
+
+    assert core.frees == 1
+    with pytest.raises(ContextClosedError):
+        core.context.rest_api_get("/after")
+
+
+def test_buffer_alive_at_detach_is_not_freed_through_it(core) -> None:
+    """Once detached, the core may be gone: the memory is left to exit."""
     answer = _get(core)
     array = np.frombuffer(answer, dtype=np.uint8)
-    core.context.close()
+    core.context.close(detach=True)
 
     assert array.tobytes() == PAYLOAD
     del array
@@ -325,9 +337,9 @@ def test_buffer_alive_at_close_is_not_freed_through_it(core) -> None:
     assert core.reclaim() == 1
 
 
-def test_buffer_collected_after_close_is_not_freed(core) -> None:
+def test_buffer_collected_after_detach_is_not_freed(core) -> None:
     answer = _get(core)
-    core.context.close()
+    core.context.close(detach=True)
 
     del answer
     gc.collect()

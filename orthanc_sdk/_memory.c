@@ -200,7 +200,9 @@ OwnedMemory_dealloc(OwnedMemory *self)
         PyObject_ClearWeakRefs((PyObject *)self);
     }
     if (call_releaser(self) < 0) {
-        PyErr_WriteUnraisable((PyObject *)self);
+        /* Not self: printing it would take a new reference to an object
+         * whose count is already zero, and deallocate it a second time. */
+        PyErr_WriteUnraisable((PyObject *)Py_TYPE(self));
     }
     PyErr_Restore(exc_type, exc_value, exc_tb);
     Py_TYPE(self)->tp_free((PyObject *)self);

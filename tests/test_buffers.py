@@ -347,3 +347,39 @@ def test_buffer_collected_after_detach_is_not_freed(core) -> None:
     assert core.frees == 0
     assert core.double_frees() == []
     assert core.reclaim() == 1
+
+
+# ---- a releaser that fails ----------------------------------------------
+
+FAILING_RELEASER = """
+from orthanc_sdk import Buffer
+
+def releaser():
+    raise RuntimeError("releaser failed on purpose")
+
+buffer = Buffer()
+buffer._attach(4096, 0, releaser)
+del buffer
+print("survived")
+"""
+
+
+def test_releaser_failing_at_collection_is_reported(tmp_path) -> None:
+    """Reported as unraisable, without touching the dying Buffer."""
+    import subprocess
+
+    script = tmp_path / "failing_releaser.py"
+    script.write_text(FAILING_RELEASER)
+
+    run = subprocess.run(
+        # -X dev: the debug allocator turns a use after free into a crash.
+        [sys.executable, "-X", "dev", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "survived\n"
+    assert "releaser failed on purpose" in run.stderr

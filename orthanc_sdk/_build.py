@@ -67,6 +67,33 @@ static OrthancPluginErrorCode OrthancSdkGetGlobalProperty(
     return context->InvokeService(
         context, _OrthancPluginService_GetGlobalProperty, &params);
 }
+
+/* OrthancPluginSendHttpStatus(Code) drop the code as well: a status that
+ * the core has no name for (418, 299...) fails there, and the client then
+ * gets no answer at all unless the route reports the failure. */
+static OrthancPluginErrorCode OrthancSdkSendHttpStatus(
+    OrthancPluginContext *context, OrthancPluginRestOutput *output,
+    uint16_t status, const char *body, uint32_t bodySize)
+{
+    _OrthancPluginSendHttpStatus params;
+    params.output = output;
+    params.status = status;
+    params.body = body;
+    params.bodySize = bodySize;
+    return context->InvokeService(
+        context, _OrthancPluginService_SendHttpStatus, &params);
+}
+
+static OrthancPluginErrorCode OrthancSdkSendHttpStatusCode(
+    OrthancPluginContext *context, OrthancPluginRestOutput *output,
+    uint16_t status)
+{
+    _OrthancPluginSendHttpStatusCode params;
+    params.output = output;
+    params.status = status;
+    return context->InvokeService(
+        context, _OrthancPluginService_SendHttpStatusCode, &params);
+}
 """
 
 

@@ -445,6 +445,14 @@ OrthancPluginErrorCode OrthancSdkGetGlobalProperty(
 OrthancPluginErrorCode OrthancSdkGenerateRestApiAuthorizationToken(
     OrthancPluginContext *context, char **result);
 
+/* OrthancPluginSendHttpStatus and ...StatusCode, returning the code. */
+OrthancPluginErrorCode OrthancSdkSendHttpStatus(
+    OrthancPluginContext *context, OrthancPluginRestOutput *output,
+    uint16_t status, const char *body, uint32_t bodySize);
+OrthancPluginErrorCode OrthancSdkSendHttpStatusCode(
+    OrthancPluginContext *context, OrthancPluginRestOutput *output,
+    uint16_t status);
+
 /* The one C callback that all on-change handlers share (host.py). */
 extern "Python" OrthancPluginErrorCode _orthanc_sdk_on_change(
     OrthancPluginChangeType, OrthancPluginResourceType, const char *);

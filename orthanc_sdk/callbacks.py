@@ -200,11 +200,18 @@ def _answer(context: Context, output: Any, result: Any) -> None:
         for key, value in headers:
             lib.OrthancPluginSetHttpHeader(pointer, output, key, value)
         if len(data):
-            lib.OrthancPluginSendHttpStatus(
+            code = lib.OrthancSdkSendHttpStatus(
                 pointer, output, status, data, len(data)
             )
         else:
-            lib.OrthancPluginSendHttpStatusCode(pointer, output, status)
+            code = lib.OrthancSdkSendHttpStatusCode(pointer, output, status)
+        if code != ErrorCode.SUCCESS:
+            # Nothing was sent: failing the route makes Orthanc answer 500
+            # rather than close the connection without a word.
+            raise ValueError(
+                f"Orthanc {context.orthanc_version} cannot send the HTTP"
+                f" status {status} (it answered code {code})"
+            )
 
 
 def make_rest_callback(

@@ -105,6 +105,29 @@ def test_answer_redirect_and_buffer(orthanc: Dataset) -> None:
     assert answer.json() == server.get("/system").json()
 
 
+@pytest.mark.parametrize("kind", ["teapot", "teapot-empty"])
+def test_status_orthanc_cannot_send_answers_500(
+    orthanc: Dataset, kind: str
+) -> None:
+    """Not a connection closed without an answer."""
+    server = orthanc.server
+
+    reply = raw_http(
+        server.http_port,
+        f"GET /probe/answer/{kind} HTTP/1.1\r\nHost: x\r\n"
+        "Connection: close\r\n\r\n".encode(),
+    )
+
+    assert reply.startswith(b"HTTP/1.1 500"), reply[:200]
+    record = wait_until(
+        lambda: log_records(server.log(), "cannot send the HTTP status 418"),
+        5,
+        "the reason in the log",
+    )[0]
+    assert "Traceback" in record
+    assert server.get("/probe/answer/str").status == 200
+
+
 def test_handler_errors(orthanc: Dataset) -> None:
     """Uncaught: 500 and a traceback; OrthancError: the code's status."""
     server = orthanc.server

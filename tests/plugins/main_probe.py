@@ -281,6 +281,9 @@ _ANSWERS = {
     ),
     "not-allowed": lambda: Response(status=405, headers={"Allow": "GET"}),
     "buffer": lambda: orthanc_sdk.current_context().rest_api_get("/system"),
+    # Statuses that Orthanc has no name for.
+    "teapot": lambda: Response("short and stout", status=418),
+    "teapot-empty": lambda: Response(status=418),
 }
 
 

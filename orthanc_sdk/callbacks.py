@@ -155,8 +155,11 @@ def _answer(context: Context, output: Any, result: Any) -> None:
     status = response.status
     if isinstance(status, bool) or not isinstance(status, int):
         raise TypeError("Response.status must be an int")
-    if not 100 <= status <= 599:
-        raise ValueError(f"Response.status {status} is not an HTTP status")
+    if not 200 <= status <= 599:
+        # A 1xx is interim: a client would go on waiting for the answer.
+        raise ValueError(
+            f"Response.status {status} is not a final HTTP status"
+        )
     body, default_type = _payload(response.body)
     content_type = _header_value(
         response.content_type or default_type, "content_type"
@@ -170,6 +173,10 @@ def _answer(context: Context, output: Any, result: Any) -> None:
     data = ffi.from_buffer("char[]", body)
     if len(data) > 2**32 - 1:
         raise ValueError("an answer must be smaller than 4 GiB")
+    if status in (204, 304) and len(data):
+        # Sent anyway, the body would be read as the start of the next
+        # answer on the same connection.
+        raise ValueError(f"a {status} Response cannot have a body")
     if status == 301 and (len(data) or b"location" not in special):
         # OrthancPluginRedirect, the SDK's only way to send 301, takes a
         # location and no body.

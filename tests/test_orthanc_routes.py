@@ -128,6 +128,30 @@ def test_status_orthanc_cannot_send_answers_500(
     assert server.get("/probe/answer/str").status == 200
 
 
+@pytest.mark.parametrize(
+    "kind", ["no-content-body", "not-modified-body", "continue"]
+)
+def test_status_that_would_break_the_exchange_answers_500(
+    orthanc: Dataset, kind: str
+) -> None:
+    """A 1xx is not a final answer; 204 and 304 cannot carry a body."""
+    reply = raw_http(
+        orthanc.server.http_port,
+        f"GET /probe/answer/{kind} HTTP/1.1\r\nHost: x\r\n"
+        "Connection: close\r\n\r\n".encode(),
+    )
+
+    assert reply.startswith(b"HTTP/1.1 500"), reply[:200]
+    assert b"not allowed" not in reply
+
+
+def test_no_content(orthanc: Dataset) -> None:
+    answer = orthanc.server.get("/probe/answer/no-content")
+
+    assert answer.status == 204
+    assert answer.body == b""
+
+
 def test_handler_errors(orthanc: Dataset) -> None:
     """Uncaught: 500 and a traceback; OrthancError: the code's status."""
     server = orthanc.server

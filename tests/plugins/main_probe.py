@@ -284,6 +284,11 @@ _ANSWERS = {
     # Statuses that Orthanc has no name for.
     "teapot": lambda: Response("short and stout", status=418),
     "teapot-empty": lambda: Response(status=418),
+    # Statuses that cannot carry a body, or cannot end an exchange.
+    "no-content": lambda: Response(status=204),
+    "no-content-body": lambda: Response("not allowed", status=204),
+    "not-modified-body": lambda: Response("not allowed", status=304),
+    "continue": lambda: Response(status=100),
 }
 
 

@@ -170,6 +170,18 @@ def _answer(context: Context, output: Any, result: Any) -> None:
     ]
     # Header names are case-insensitive: "Location" is "location".
     special = {key.lower(): value for key, value in headers}
+    for name in (b"content-length", b"transfer-encoding"):
+        if name in special:
+            # Orthanc frames the answer itself: a second framing header
+            # would desynchronise the client.
+            raise ValueError(f"Orthanc sets {name.decode()} itself")
+    if b"content-type" in special:
+        # Orthanc writes the content type too: sent as a header, it would
+        # go out twice.
+        if response.content_type is not None:
+            raise ValueError("give content_type or a Content-Type header")
+        content_type = special.pop(b"content-type")
+        headers = [h for h in headers if h[0].lower() != b"content-type"]
     data = ffi.from_buffer("char[]", body)
     if len(data) > 2**32 - 1:
         raise ValueError("an answer must be smaller than 4 GiB")

@@ -145,6 +145,27 @@ def test_status_that_would_break_the_exchange_answers_500(
     assert b"not allowed" not in reply
 
 
+def test_content_type_header_is_sent_once(orthanc: Dataset) -> None:
+    answer = orthanc.server.get("/probe/answer/content-type-header")
+
+    assert answer.status == 200
+    # Repeated headers arrive joined with ", ".
+    assert answer.headers["content-type"] == "application/xml"
+    assert answer.body == b"<probe/>"
+
+
+@pytest.mark.parametrize(
+    "kind", ["content-length-header", "transfer-encoding-header"]
+)
+def test_framing_headers_are_refused(orthanc: Dataset, kind: str) -> None:
+    """Orthanc frames the answer: a second length would desynchronise it."""
+    answer = orthanc.server.get(f"/probe/answer/{kind}")
+
+    assert answer.status == 500
+    assert "transfer-encoding" not in answer.headers
+    assert answer.headers["content-length"] == str(len(answer.body))
+
+
 def test_no_content(orthanc: Dataset) -> None:
     answer = orthanc.server.get("/probe/answer/no-content")
 

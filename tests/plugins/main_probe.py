@@ -289,6 +289,16 @@ _ANSWERS = {
     "no-content-body": lambda: Response("not allowed", status=204),
     "not-modified-body": lambda: Response("not allowed", status=304),
     "continue": lambda: Response(status=100),
+    # Headers that Orthanc writes itself.
+    "content-type-header": lambda: Response(
+        b"<probe/>", headers={"Content-Type": "application/xml"}
+    ),
+    "content-length-header": lambda: Response(
+        b"four", headers={"Content-Length": "100"}
+    ),
+    "transfer-encoding-header": lambda: Response(
+        b"four", status=404, headers={"Transfer-Encoding": "chunked"}
+    ),
 }
 
 

@@ -149,6 +149,17 @@ def _header_value(text: object, what: str) -> bytes:
     return data
 
 
+# RFC 9110's "token": what a header name may be made of.
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _header_name(text: object) -> bytes:
+    data = _header_value(text, "header name")
+    if not _TOKEN.fullmatch(data):
+        raise ValueError(f"header name {text!r} is not an HTTP token")
+    return data
+
+
 def _answer(context: Context, output: Any, result: Any) -> None:
     """Send a handler's result; everything is checked before the first call."""
     response = result if isinstance(result, Response) else Response(result)
@@ -165,7 +176,7 @@ def _answer(context: Context, output: Any, result: Any) -> None:
         response.content_type or default_type, "content_type"
     )
     headers = [
-        (_header_value(k, "header name"), _header_value(v, "header value"))
+        (_header_name(k), _header_value(v, "header value"))
         for k, v in (response.headers or {}).items()
     ]
     # Header names are case-insensitive: "Location" is "location".

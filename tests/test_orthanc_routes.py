@@ -166,6 +166,19 @@ def test_framing_headers_are_refused(orthanc: Dataset, kind: str) -> None:
     assert answer.headers["content-length"] == str(len(answer.body))
 
 
+@pytest.mark.parametrize("kind", ["colon-header-name", "empty-header-name"])
+def test_header_name_must_be_a_token(orthanc: Dataset, kind: str) -> None:
+    """Else "X-A: b" would forge a header X-A, and "" a broken line."""
+    reply = raw_http(
+        orthanc.server.http_port,
+        f"GET /probe/answer/{kind} HTTP/1.1\r\nHost: x\r\n"
+        "Connection: close\r\n\r\n".encode(),
+    )
+
+    assert reply.startswith(b"HTTP/1.1 500"), reply[:200]
+    assert b"\r\nX-A:" not in reply and b"\r\n: c" not in reply
+
+
 def test_no_content(orthanc: Dataset) -> None:
     answer = orthanc.server.get("/probe/answer/no-content")
 

@@ -299,6 +299,9 @@ _ANSWERS = {
     "transfer-encoding-header": lambda: Response(
         b"four", status=404, headers={"Transfer-Encoding": "chunked"}
     ),
+    # Header names that are not HTTP tokens.
+    "colon-header-name": lambda: Response(b"x", headers={"X-A: b": "c"}),
+    "empty-header-name": lambda: Response(b"x", headers={"": "c"}),
 }
 
 

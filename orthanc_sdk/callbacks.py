@@ -230,6 +230,11 @@ def _answer(context: Context, output: Any, result: Any) -> None:
         for key, value in headers:
             lib.OrthancPluginSetHttpHeader(pointer, output, key, value)
         if len(data):
+            # SendHttpStatus takes no content type: a JSON 201 would go
+            # out without one.
+            lib.OrthancPluginSetHttpHeader(
+                pointer, output, b"Content-Type", content_type
+            )
             code = lib.OrthancSdkSendHttpStatus(
                 pointer, output, status, data, len(data)
             )

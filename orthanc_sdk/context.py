@@ -473,7 +473,9 @@ class Context:
         verb = _method(method)
         uri_c = _encode(uri, "uri")
         data, size = (ffi.NULL, 0) if body is None else _body(body)
-        count, keys, values, _alive = _headers(headers or {})
+        count, keys, values, _alive = _headers(
+            {} if headers is None else headers
+        )
         answer_body = ffi.new("OrthancPluginMemoryBuffer *")
         answer_headers = ffi.new("OrthancPluginMemoryBuffer *")
         status = ffi.new("uint16_t *")

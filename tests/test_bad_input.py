@@ -252,6 +252,10 @@ BAD_HEADERS = [
     ({"a": None}, TypeError),
     ({"a": 1}, TypeError),
     ({"a\0": "v"}, ValueError),
+    # Empty or zero: still not headers.
+    ("", TypeError),
+    (b"", TypeError),
+    (0, TypeError),
 ]
 
 

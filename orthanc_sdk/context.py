@@ -117,6 +117,8 @@ def _headers(headers: Headers) -> tuple[int, Any, Any, list[Any]]:
     keys, values = [], []
     for item in items:
         try:
+            if isinstance(item, (str, bytes)):
+                raise TypeError  # "ab" would unpack as ("a", "b")
             name, value = item
         except (TypeError, ValueError):
             raise TypeError(

@@ -252,6 +252,9 @@ BAD_HEADERS = [
     ({"a": None}, TypeError),
     ({"a": 1}, TypeError),
     ({"a\0": "v"}, ValueError),
+    # A two-character string would unpack as a (name, value) pair.
+    (["ab"], TypeError),
+    ([b"ab"], TypeError),
     # Empty or zero: still not headers.
     ("", TypeError),
     (b"", TypeError),

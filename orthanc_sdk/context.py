@@ -772,6 +772,14 @@ class Context:
         routes its records here.  Works while Orthanc is stopping; dropped
         once the plugin is finalized.
         """
+        if isinstance(level, bool) or not isinstance(level, int):
+            raise TypeError(
+                f"level must be an int, not {type(level).__name__}"
+            )
+        if not isinstance(message, str):
+            raise TypeError(
+                f"message must be str, not {type(message).__name__}"
+            )
         text = message.encode("utf-8", "replace").replace(b"\0", b"\\0")
         if level >= logging.ERROR:
             function = lib.OrthancPluginLogError

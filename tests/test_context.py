@@ -677,6 +677,24 @@ def test_log(core, level, service) -> None:
     assert core.only_call(service).message == "a\\0b Zoë".encode()
 
 
+@pytest.mark.parametrize(
+    ("level", "message"),
+    [
+        (logging.INFO, None),
+        (logging.INFO, b"bytes"),
+        (logging.INFO, 5),
+        (None, "text"),
+        ("INFO", "text"),
+        (True, "text"),
+    ],
+)
+def test_log_bad_input_is_a_type_error(core, level, message) -> None:
+    with pytest.raises(TypeError):
+        core.context.log(level, message)
+
+    assert core.calls == []
+
+
 def test_log_while_orthanc_stops_still_reaches_the_core(core) -> None:
     core.context.close()
 

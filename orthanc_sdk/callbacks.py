@@ -131,7 +131,8 @@ def _payload(body: Any) -> tuple[Any, str]:
             "text/plain; charset=utf-8",
         )
     if isinstance(body, (dict, list)):
-        return json.dumps(body).encode("utf-8"), "application/json"
+        text = json.dumps(body, allow_nan=False)
+        return text.encode("utf-8"), "application/json"
     if isinstance(body, (bytes, bytearray, memoryview, Buffer)):
         return body, "application/octet-stream"
     raise TypeError(

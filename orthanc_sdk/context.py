@@ -89,7 +89,7 @@ def _body(body: object) -> tuple[Any, int]:
     if isinstance(body, str):
         body = body.encode("utf-8")
     elif isinstance(body, (dict, list)):
-        body = json.dumps(body).encode("utf-8")
+        body = json.dumps(body, allow_nan=False).encode("utf-8")
     elif body is None:
         raise TypeError("body must be bytes-like, str, dict or list, not None")
     try:

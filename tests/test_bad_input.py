@@ -108,6 +108,9 @@ BAD_BODIES = [
     pytest.param(memoryview(b"abcdef")[::2], TypeError, id="strided-view"),
     pytest.param(np.arange(8)[::2], ValueError, id="strided-array"),
     pytest.param({"a": object()}, TypeError, id="dict-not-json"),
+    # json.dumps would write NaN, which is not JSON: Orthanc answers BadJson.
+    pytest.param({"a": float("nan")}, ValueError, id="dict-nan"),
+    pytest.param([float("inf")], ValueError, id="list-infinity"),
     pytest.param("\ud800", ValueError, id="str-lone-surrogate"),
     pytest.param(_released(), ValueError, id="released-view"),
 ]

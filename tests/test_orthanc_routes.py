@@ -179,6 +179,13 @@ def test_header_name_must_be_a_token(orthanc: Dataset, kind: str) -> None:
     assert b"\r\nX-A:" not in reply and b"\r\n: c" not in reply
 
 
+def test_answer_that_is_not_json_is_refused(orthanc: Dataset) -> None:
+    answer = orthanc.server.get("/probe/answer/nan")
+
+    assert answer.status == 500
+    assert b"NaN" not in answer.body
+
+
 def test_no_content(orthanc: Dataset) -> None:
     answer = orthanc.server.get("/probe/answer/no-content")
 

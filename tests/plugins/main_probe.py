@@ -302,6 +302,7 @@ _ANSWERS = {
     # Header names that are not HTTP tokens.
     "colon-header-name": lambda: Response(b"x", headers={"X-A: b": "c"}),
     "empty-header-name": lambda: Response(b"x", headers={"": "c"}),
+    "nan": lambda: {"not JSON": float("nan")},
 }
 
 

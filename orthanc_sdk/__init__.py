@@ -18,6 +18,17 @@ from __future__ import annotations
 import os
 import sysconfig
 
+try:
+    from ._orthanc_sdk_cffi import lib as _lib  # noqa: F401
+except ModuleNotFoundError as error:
+    # A Python started in the clone finds the source tree first.
+    raise ImportError(
+        "orthanc_sdk was imported from a folder without its compiled"
+        f" modules ({os.path.dirname(os.path.abspath(__file__))}), such as"
+        " the source tree, which shadows the installed package: run Python"
+        " from another folder, or install it (bash scripts/setup.sh)"
+    ) from error
+
 from ._host import current_context
 from ._orthanc_sdk_cffi import ffi, lib
 from .buffers import Buffer

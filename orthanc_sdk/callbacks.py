@@ -144,7 +144,8 @@ def _payload(body: Any) -> tuple[Any, str]:
 def _header_value(text: object, what: str) -> bytes:
     if not isinstance(text, str):
         raise TypeError(f"{what} must be str, not {type(text).__name__}")
-    data = text.encode("utf-8")
+    # As for str bodies: lone surrogates go back as the request's bytes.
+    data = text.encode("utf-8", "surrogateescape")
     if b"\0" in data or b"\r" in data or b"\n" in data:
         raise ValueError(f"{what} must not contain NUL, CR or LF")
     return data

@@ -240,6 +240,15 @@ def test_non_utf8_bytes_in_the_request(orthanc: Dataset) -> None:
     assert reply.startswith(b"HTTP/1.1 200")
     assert b'"x-bytes": "\\udcff\\udcfe"' in reply
 
+    # Sent back in an answer header, they are the same bytes again.
+    reply = raw_http(
+        port,
+        b"GET /probe/answer/surrogate-header HTTP/1.1\r\nHost: x\r\n"
+        b"Connection: close\r\n\r\n",
+    )
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+    assert b"\r\nX-Bytes: \xff\xfe\r\n" in reply
+
     # Raw bytes above 127 in the request line: Orthanc 1.10.1's HTTP
     # server (CivetWeb) refuses the request itself, before any route.
     reply = raw_http(

@@ -303,6 +303,10 @@ _ANSWERS = {
     "colon-header-name": lambda: Response(b"x", headers={"X-A: b": "c"}),
     "empty-header-name": lambda: Response(b"x", headers={"": "c"}),
     "nan": lambda: {"not JSON": float("nan")},
+    # Request bytes that were not UTF-8 (lone surrogates), sent back.
+    "surrogate-header": lambda: Response(
+        b"x", headers={"X-Bytes": "\udcff\udcfe"}
+    ),
 }
 
 

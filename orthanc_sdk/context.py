@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -730,9 +731,19 @@ class Context:
 
         Raises:
             TypeError: ``handler`` is not callable.
-            ValueError: ``path_regex`` contains a NUL.
+            ValueError: ``path_regex`` contains a NUL, or is not a valid
+                regular expression.
         """
         regex_c = _encode(path_regex, "path_regex")
+        try:
+            # Orthanc's (Perl-like) syntax is close to Python's; the core
+            # throws on a bad one, through these frames, and stops.
+            re.compile(_decode(regex_c))
+        except re.error as error:
+            raise ValueError(
+                f"path_regex {path_regex!r} is not a valid regular"
+                f" expression: {error}"
+            ) from None
         if not callable(handler):
             raise TypeError("handler must be callable")
         callback = make_rest_callback(self, path_regex, handler)

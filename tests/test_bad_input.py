@@ -281,6 +281,20 @@ def test_bad_headers(core, call, headers, error) -> None:
     assert core.calls == []
 
 
+# ---- routes -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("regex", ["/bad/(", "/bad/[a-", "/bad/x{2,1}"])
+def test_invalid_route_regex_is_refused(core, regex) -> None:
+    """Orthanc's regex_error would cross the C and Python frames, and stop
+    Orthanc ("Uncaught exception, stopping now")."""
+    with pytest.raises(ValueError, match="regular expression"):
+        core.context.register_rest_callback(regex, lambda request: None)
+
+    assert core.calls == []
+    assert core.context._keepalive == []
+
+
 # ---- the context pointer ------------------------------------------------
 
 

@@ -31,7 +31,8 @@ def libpython_flags() -> list[str]:
             " apt-get install libpython3-dev; with pyenv, build Python with"
             ' PYTHON_CONFIGURE_OPTS="--enable-shared")'
         )
-    flags = [f"-lpython{version}", "-ldl"]
+    # -lstdc++: invoke_guard.cpp catches C++ exceptions.
+    flags = [f"-lpython{version}", "-ldl", "-lstdc++"]
     if libdir:
         # pyenv and other private installs keep libpython off the default
         # search path.
@@ -47,7 +48,7 @@ def c_string(text: str) -> str:
 # Python module: it exports only the four OrthancPlugin* entry points.
 shim = Extension(
     "orthanc_sdk.libOrthancSdkShim",
-    sources=["shim/shim.c"],
+    sources=["shim/shim.c", "shim/invoke_guard.cpp"],
     include_dirs=BUILDER["include_dirs"](),
     # The interpreter to embed: the one running this build, which is the
     # one (or the virtual environment) the package is installed into.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything orthanc_sdk needs on a Debian 12 or 13 machine:
-#   - Debian packages: Orthanc, its SDK header, a C compiler, Python headers;
+#   - Debian packages: Orthanc, its SDK header, C and C++ compilers, Python
+#     headers;
 #   - a virtual environment in .venv (override with ORTHANC_SDK_VENV) with
 #     orthanc_sdk built and installed, plus what the tests and the demo use.
 # Safe to run again: it installs only what is missing, then rebuilds the
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 venv=${ORTHANC_SDK_VENV:-.venv}
 python=${PYTHON:-python3}
 
-packages=(orthanc orthanc-dev gcc python3-dev python3-venv libpython3-dev)
+packages=(orthanc orthanc-dev gcc g++ python3-dev python3-venv libpython3-dev)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null \

@@ -19,6 +19,8 @@
 
 #include <orthanc/OrthancCPlugin.h>
 
+#include "invoke_guard.h"
+
 #ifndef ORTHANC_SDK_PYTHON
 #error "ORTHANC_SDK_PYTHON (the Python executable to embed) must be defined"
 #endif
@@ -176,8 +178,12 @@ OrthancPluginInitialize(OrthancPluginContext *context)
         return -1;
     }
 
-    result = call_host("initialize",
-                       Py_BuildValue("(N)", PyLong_FromVoidPtr(context)));
+    /* Python calls the SDK through a context whose InvokeService does not
+     * let C++ exceptions out (invoke_guard.cpp). */
+    result = call_host(
+        "initialize",
+        Py_BuildValue("(N)",
+                      PyLong_FromVoidPtr(orthanc_sdk_guarded_context(context))));
     saved_state_ = PyEval_SaveThread();
     return result == 0 ? 0 : -1;
 }

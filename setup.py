@@ -1,6 +1,6 @@
 """Build script: the cffi module, the buffer type and the shim plugin.
 
-Everything else is in pyproject.toml.  Building needs a C compiler, the
+Everything else is in pyproject.toml.  Building needs C and C++ compilers, the
 Python headers, a shared libpython (for the shim, which embeds it) and the
 Orthanc SDK header (Debian package ``orthanc-dev``).
 """

@@ -737,8 +737,9 @@ class Context:
         regex_c = _encode(path_regex, "path_regex")
         try:
             # Orthanc's (Perl-like) syntax is close to Python's; the core
-            # throws on a bad one, through these frames, and stops.
-            re.compile(_decode(regex_c))
+            # throws on a bad one, through these frames, and stops.  Only
+            # (?<name>...) needs spelling the Python way.
+            re.compile(re.sub(r"\(\?<(?=\w)", "(?P<", _decode(regex_c)))
         except re.error as error:
             raise ValueError(
                 f"path_regex {path_regex!r} is not a valid regular"

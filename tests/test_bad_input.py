@@ -295,6 +295,16 @@ def test_invalid_route_regex_is_refused(core, regex) -> None:
     assert core.context._keepalive == []
 
 
+@pytest.mark.parametrize(
+    "regex", ["/named/(?<id>[0-9]+)", "/behind/(?<=x)y", "/not/(?<!x)y"]
+)
+def test_perl_regex_python_lacks_is_registered(core, regex) -> None:
+    """Orthanc's syntax has (?<name>...), which Python 3.11 spells (?P<"""
+    core.context.register_rest_callback(regex, lambda request: None)
+
+    assert len(core.calls) == 1
+
+
 # ---- the context pointer ------------------------------------------------
 
 

@@ -17,12 +17,30 @@
 
 #include <orthanc/OrthancCPlugin.h>
 
+#include <cstdio>
+#include <exception>
 #include <typeinfo>
 
 #include "invoke_guard.h"
 
 static OrthancPluginContext *core_ = NULL;
 static OrthancPluginContext guarded_;
+
+/* The code alone would not say what went wrong: the exception's text goes
+ * to Orthanc's log. */
+static void
+log_exception(_OrthancPluginService service, const char *what)
+{
+    char message[1024];
+
+    snprintf(message, sizeof(message),
+             "orthanc_sdk: the core threw a C++ exception in service %d: %s",
+             (int)service, what);
+    try {
+        OrthancPluginLogError(core_, message);
+    } catch (...) {
+    }
+}
 
 static OrthancPluginErrorCode
 guarded_invoke(OrthancPluginContext *context, _OrthancPluginService service,
@@ -31,9 +49,14 @@ guarded_invoke(OrthancPluginContext *context, _OrthancPluginService service,
     (void)context;
     try {
         return core_->InvokeService(core_, service, params);
-    } catch (const std::bad_cast &) {
+    } catch (const std::bad_cast &error) {
+        log_exception(service, error.what());
         return OrthancPluginErrorCode_BadParameterType;
+    } catch (const std::exception &error) {
+        log_exception(service, error.what());
+        return OrthancPluginErrorCode_InternalError;
     } catch (...) {
+        log_exception(service, "not a std::exception");
         return OrthancPluginErrorCode_InternalError;
     }
 }

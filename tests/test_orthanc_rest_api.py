@@ -18,6 +18,7 @@ from conftest import (
     Dataset,
     b64,
     error_status,
+    log_records,
     make_dicom,
     orthanc_version,
     probe_calls,
@@ -352,6 +353,11 @@ def test_exception_inside_the_core_is_an_error_code(orthanc: Dataset) -> None:
         if got["ok"] is False:
             assert got["code"] != ErrorCode.SUCCESS
     assert orthanc.server.get("/probe/answer/str").status == 200
+    if orthanc_version()[:2] == (1, 10):
+        # What the exception said is in the log.
+        assert log_records(
+            orthanc.server.log(), "the core threw a C++ exception"
+        )
 
 
 def test_query_strings_through_the_sdk(orthanc: Dataset) -> None:

@@ -5,6 +5,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-venv=${ORTHANC_SDK_VENV:-.venv}
+# Absolute before the cd: ORTHANC_SDK_VENV may be relative or absolute.
+venv=$(cd "${ORTHANC_SDK_VENV:-.venv}" && pwd)
 cd examples
-exec "$OLDPWD/$venv/bin/python" demo.py "$@"
+exec "$venv/bin/python" demo.py "$@"

@@ -293,3 +293,21 @@ def test_concurrent_clients_nested_calls(orthanc: Dataset) -> None:
         assert answer["status"] == 200
         assert answer["leaf"]["instances"] >= len(orthanc.instances)
     assert elapsed < 30
+
+
+def test_route_registered_with_the_lock(orthanc: Dataset) -> None:
+    """lock=True: concurrent clients, nested calls, no deadlock."""
+    server = orthanc.server
+
+    def fetch(number: int) -> dict:
+        answer = server.get(f"/probe/locked-fanout/{number}", timeout=60)
+        assert answer.status == 200, answer.text
+        return answer.json()
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(fetch, range(32)))
+
+    for number, answer in enumerate(answers):
+        assert answer["number"] == str(number)
+        assert answer["leaf"]["leaf"] == str(number)
+        assert answer["called"]["leaf"] == str(number)

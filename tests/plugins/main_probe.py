@@ -493,6 +493,10 @@ def initialize(context: Context) -> None:
     }
     for path, handler in routes.items():
         context.register_rest_callback(path, handler)
+    # Under Orthanc's global plugin lock: the same fan-out, nested.
+    context.register_rest_callback(
+        "/probe/locked-fanout/([0-9]+)", _fanout, lock=True
+    )
 
     for handler in (
         _record,

@@ -45,4 +45,3 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("reliability figures")
     for line in _FIGURES:
         terminalreporter.write_line(line)
-

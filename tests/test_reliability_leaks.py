@@ -75,9 +75,7 @@ SCENARIOS: dict[str, tuple[int, Callable[[Reliability, int], Any]]] = {
     ),
     "lookups (5 kinds)": (
         5_000,
-        lambda s, n: s.loop(
-            "lookups", n, tags=s.big_tags, expected=s.big_ids
-        ),
+        lambda s, n: s.loop("lookups", n, tags=s.big_tags, expected=s.big_ids),
     ),
     "global property set+get": (
         5_000,

@@ -142,9 +142,7 @@ def _loop_lookups(tally: _Tally, count: int, args: dict[str, Any]) -> None:
             tally.calls += 1
 
 
-def _loop_properties(
-    tally: _Tally, count: int, args: dict[str, Any]
-) -> None:
+def _loop_properties(tally: _Tally, count: int, args: dict[str, Any]) -> None:
     context = _context()
     for number in range(count):
         prop = FIRST_PROPERTY + number % 8
@@ -165,9 +163,7 @@ def _loop_call_headers(
         headers = {"x-rel-number": str(number), "accept": "application/json"}
         response = context.call_rest_api("GET", uri, headers=headers)
         with response.body as body:
-            if response.status != 200 or body.json()["ID"] != args[
-                "instance"
-            ]:
+            if response.status != 200 or body.json()["ID"] != args["instance"]:
                 tally.mismatch(f"call {number}: {response.status}")
         tally.calls += 1
 
@@ -365,9 +361,7 @@ def _sparse_map(size: int) -> mmap.mmap:
         with open(path, "wb") as file:
             file.truncate(size)
         with open(path, "rb") as file:
-            _maps[size] = mmap.mmap(
-                file.fileno(), 0, access=mmap.ACCESS_READ
-            )
+            _maps[size] = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
     return _maps[size]
 
 
@@ -518,11 +512,9 @@ def _bad_plugin_input(request: Request) -> dict[str, Any]:
             lambda b=body: context.rest_api_put("/tools/find", b)
         )
         results[f"call_rest_api/body-{name}"] = _outcome(
-            lambda b=body: context.call_rest_api(
-                "POST", "/tools/find", body=b
-            )
+            lambda b=body: context.call_rest_api("POST", "/tools/find", body=b)
         )
-    for name, body in bodies.items():
+    for body in bodies.values():
         if isinstance(body, memoryview):
             body.release()
     for method in ("PATCH", "", None, 0, 99, True):

@@ -391,9 +391,9 @@ def _parse_json(request: Request) -> Any:
     except ValueError as error:
         return Response({"error": type(error).__name__}, status=400)
     depth = 0
-    while isinstance(value, list) and value:
-        value = value[0]
+    while isinstance(value, list):
         depth += 1
+        value = value[0] if value else None
     return {"depth": depth}
 
 
@@ -404,7 +404,18 @@ def _outcome(call: Callable[[], Any]) -> dict[str, Any]:
     try:
         result = call()
     except (TypeError, ValueError, OrthancError) as error:
-        answer = {"raised": type(error).__name__, "message": str(error)[:200]}
+        answer = {
+            "raised": type(error).__name__,
+            # The family a caller catches: OrthancError first (some are
+            # ValueErrors too), then TypeError and ValueError (of which
+            # UnicodeEncodeError is one).
+            "family": next(
+                family.__name__
+                for family in (OrthancError, TypeError, ValueError)
+                if isinstance(error, family)
+            ),
+            "message": str(error)[:200],
+        }
         if isinstance(error, OrthancError):
             answer["code"] = int(error.code)
         return answer

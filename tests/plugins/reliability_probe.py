@@ -594,6 +594,15 @@ def _slow(request: Request) -> dict[str, Any]:
     return {"calls": calls}
 
 
+def _property(request: Request) -> dict[str, Any]:
+    """GET reads a global property, PUT sets it to the body."""
+    context = _context()
+    number = int(request.groups[0])
+    if request.method.name == "PUT":
+        context.set_global_property(number, request.body.decode())
+    return {"value": context.get_global_property(number, "<unset>")}
+
+
 def _rss(request: Request) -> dict[str, Any]:
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
@@ -616,6 +625,7 @@ def initialize(context: Context) -> None:
         "/rel/bad-plugin-input": _bad_plugin_input,
         "/rel/caller/start": _caller_start,
         "/rel/slow": _slow,
+        "/rel/property/([0-9]+)": _property,
         "/rel/rss": _rss,
     }
     for path, handler in routes.items():

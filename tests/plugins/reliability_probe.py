@@ -496,6 +496,12 @@ def _bad_plugin_input(request: Request) -> dict[str, Any]:
         )[1]
     )
     results["huge-sha256"] = {"value": _sha(huge)}
+    results["token"] = _outcome(
+        lambda: context.generate_rest_api_authorization_token()[:7]
+    )
+    results["configuration"] = _outcome(
+        lambda: sorted(context.configuration["OrthancSdk"])
+    )
     for number in (1023, 1, 0, -1, -(2**31), 2**31, -(2**31) - 1, 2**40):
         results[f"set_global_property/{number}"] = _outcome(
             lambda n=number: context.set_global_property(n, "x")
@@ -594,6 +600,31 @@ def _slow(request: Request) -> dict[str, Any]:
     return {"calls": calls}
 
 
+_ANSWERS: dict[str, Callable[[], Any]] = {
+    "bytes": lambda: b"\x00bytes\xff",
+    "bytearray": lambda: bytearray(b"\x00\x01"),
+    "memoryview": lambda: memoryview(b"view"),
+    "str": lambda: "\u00e9t\u00e9",
+    "json": lambda: {"a": [1, None]},
+    "none": lambda: None,
+    "buffer": lambda: _context().rest_api_get("/system"),
+    "created": lambda: Response(b"made", status=201, headers={"X-A": "b"}),
+    "missing": lambda: Response("nothing", status=404),
+    "empty-404": lambda: Response(status=404),
+    "unauthorized": lambda: Response(
+        status=401, headers={"WWW-Authenticate": 'Basic realm="rel"'}
+    ),
+    "not-allowed": lambda: Response(status=405, headers={"Allow": "GET"}),
+    "moved": lambda: Response(status=301, headers={"Location": "/system"}),
+    "redirect": lambda: Response(status=307, headers={"Location": "/system"}),
+}
+
+
+def _answer(request: Request) -> Any:
+    """Every kind of answer a route may give."""
+    return _ANSWERS[request.groups[0]]()
+
+
 def _property(request: Request) -> dict[str, Any]:
     """GET reads a global property, PUT sets it to the body."""
     context = _context()
@@ -626,6 +657,7 @@ def initialize(context: Context) -> None:
         "/rel/caller/start": _caller_start,
         "/rel/slow": _slow,
         "/rel/property/([0-9]+)": _property,
+        "/rel/answer/([a-z0-9-]+)": _answer,
         "/rel/rss": _rss,
     }
     for path, handler in routes.items():

@@ -19,16 +19,22 @@
 # by design; the leak tests measure growth instead.
 #
 #   scripts/memcheck.sh                 # both
+#   scripts/memcheck.sh --asan-only     # 1. only (CI: 2. is in the suite)
 #   scripts/memcheck.sh -k properties   # extra arguments go to pytest (1.)
 #
 # ORTHANC_SDK_ASAN_VENV picks the ASan environment (default .venv-asan);
 # PYTHON its interpreter, as for scripts/setup.sh.
 set -euo pipefail
 
+asan_only=0
+if [ "${1:-}" = "--asan-only" ]; then
+    asan_only=1
+    shift
+fi
 cd "$(dirname "$0")/.."
 root=$(pwd)
 bash scripts/setup.sh >/dev/null
-if ! command -v valgrind >/dev/null; then
+if [ "$asan_only" -eq 0 ] && ! command -v valgrind >/dev/null; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "memcheck: installing valgrind"
@@ -88,6 +94,7 @@ if [ "$status" -ne 0 ]; then
     exit "$status"
 fi
 echo "memcheck: no AddressSanitizer report"
+[ "$asan_only" -eq 0 ] || exit 0
 
 echo "memcheck: Orthanc under Valgrind's memcheck"
 venv_main=$(cd "${ORTHANC_SDK_VENV:-.venv}" && pwd)

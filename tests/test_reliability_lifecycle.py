@@ -23,6 +23,7 @@ from conftest import (
     STOP_SECONDS,
     assert_clean_exit,
     json_request,
+    log_records,
     make_dicom,
     require_orthanc,
     sdk_server,
@@ -102,6 +103,10 @@ def test_sigterm_under_load_then_restart(tmp_path) -> None:
     # Each client got an answer (its route finished, or failed on the
     # closed context) or a closed connection: none hung.
     assert len(outcomes) == CLIENTS
+    # A route that was still calling the SDK failed on the closed context,
+    # nothing else.
+    failed = log_records(server.log(), "route /rel/slow failed")
+    assert all("ContextClosedError" in record for record in failed), failed
     assert all(
         outcome in ("status 200", "status 500") or outcome.startswith("closed")
         for outcome in outcomes
@@ -130,6 +135,7 @@ def test_sigterm_under_load_then_restart(tmp_path) -> None:
         client_outcomes="|".join(
             f"{o}x{outcomes.count(o)}" for o in sorted(set(outcomes))
         ),
+        handlers_failed_on_closed_context=len(failed),
         stop_seconds=f"{stop_seconds:.2f}",
         exit_status=status,
         thread=ending.split(":")[0].strip(),

@@ -94,6 +94,7 @@ def test_odd_bytes_in_the_path(reliability: Reliability, path: bytes) -> None:
     reply = _raw(reliability, b"GET " + path + b" HTTP/1.1")
 
     status = _status(reply)
+    record(f"odd path {path!r}", status=status)
     assert status in (200, 400, 404), reply[:300]
     if status == 200:
         echo = json.loads(_body(reply))
@@ -102,18 +103,30 @@ def test_odd_bytes_in_the_path(reliability: Reliability, path: bytes) -> None:
     reliability.alive()
 
 
-def test_non_utf8_header_names_and_values(reliability: Reliability) -> None:
+def test_non_utf8_header_values(reliability: Reliability) -> None:
     reply = _raw(
         reliability,
-        b"GET /rel/echo/h HTTP/1.1\r\nX-Value: \xff\xfe\x80\r\n"
-        b"X-\xe9name: v\r\nX-Empty:",
+        b"GET /rel/echo/h HTTP/1.1\r\nX-Value: \xff\xfe\x80\r\nX-Empty:",
     )
 
+    assert _status(reply) == 200, reply[:300]
+    headers = json.loads(_body(reply))["headers"]
+    # Bytes that are not UTF-8 arrive as lone surrogates.
+    assert headers["x-value"] == "\udcff\udcfe\udc80"
+    assert headers["x-empty"] == ""
+    reliability.alive()
+
+
+def test_non_ascii_header_name(reliability: Reliability) -> None:
+    reply = _raw(reliability, b"GET /rel/echo/h HTTP/1.1\r\nX-\xe9: v")
+
     status = _status(reply)
+    record("non-ASCII header name", status=status)
+    # Orthanc 1.10.1's HTTP server refuses it before any route.
     assert status in (200, 400), reply[:300]
     if status == 200:
         headers = json.loads(_body(reply))["headers"]
-        assert headers["x-value"] == "\udcff\udcfe\udc80"
+        assert headers["x-\udce9"] == "v"
     reliability.alive()
 
 

@@ -85,8 +85,6 @@ def reliability(
     server = sdk_server(
         "reliability_probe.py",
         section={"TestOutput": output},
-        # Requests of hundreds of MiB and blocked handlers: room to spare.
-        config={"HttpThreadsCount": 50, "HttpTimeout": 60},
     )
     server.start()
     try:

@@ -181,7 +181,7 @@ def _loop_failing(tally: _Tally, count: int, args: dict[str, Any]) -> None:
             context.rest_api_post("/tools/find", b"{not json")
             tally.mismatch("bad JSON was accepted")
         except OrthancError as error:
-            if int(error.code) != 8:  # BadFileFormat: the core's JSON error
+            if int(error.code) != 8:  # BAD_REQUEST, for JSON that is bad
                 tally.mismatch(f"bad JSON answered {error!r}")
         try:
             context.get_dicom_for_instance(f"missing-{number}")

@@ -214,7 +214,7 @@ def _answer(context: Context, output: Any, result: Any) -> None:
 
 # The stack of the threads that run route handlers: what the main thread
 # of a process gets by default on Linux.
-HANDLER_STACK_SIZE = 8 * 2**20
+_HANDLER_STACK_SIZE = 8 * 2**20
 # Idle handler threads kept for the next requests; more end when done.
 _MAX_IDLE_WORKERS = 32
 
@@ -233,7 +233,7 @@ class _Worker:
         # threading.stack_size is process-wide: set it for this thread
         # only, under a lock so that workers started at once all get it.
         with _workers_lock:
-            previous = threading.stack_size(HANDLER_STACK_SIZE)
+            previous = threading.stack_size(_HANDLER_STACK_SIZE)
             try:
                 thread.start()
             finally:
@@ -245,7 +245,13 @@ class _Worker:
             job = self.jobs.get()
             if job is None:
                 return
-            self.results.put(job())
+            try:
+                result = job()
+            except BaseException:
+                # The job catches everything itself; this only keeps
+                # Orthanc's thread from waiting forever if that fails.
+                result = ErrorCode.PLUGIN
+            self.results.put(result)
 
 
 _workers_lock = threading.Lock()

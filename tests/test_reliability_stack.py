@@ -92,3 +92,14 @@ def test_workers_are_reused_and_errors_still_answer(core: FakeCore) -> None:
     # One caller at a time: one worker serves them all.
     assert len(threads) == 1
     assert threading.get_ident() not in threads
+
+
+def test_a_failing_job_never_leaves_orthanc_waiting() -> None:
+    """Should a job raise past its own handlers, the caller still returns."""
+    from orthanc_sdk.callbacks import _run_on_worker
+
+    def fail() -> int:
+        raise SystemExit("past every handler")
+
+    assert _run_on_worker(fail) == ErrorCode.PLUGIN
+    assert _run_on_worker(lambda: 7) == 7

@@ -14,6 +14,11 @@ close the context, before the core goes on stopping.
 
 Nothing raised by a handler reaches Orthanc: the traceback goes to Orthanc's
 log, a REST client gets an error status and the next request is served.
+
+Orthanc's HTTP threads have small stacks (100 KiB in Orthanc 1.10), far too
+small for Python's recursion limit: ``json.loads`` of a body nested 600 deep
+overflowed one and killed Orthanc (SIGSEGV).  So a route's handler runs on a
+Python thread with a full-size stack while Orthanc's thread waits for it.
 """
 
 from __future__ import annotations
@@ -251,12 +256,83 @@ def _answer(context: Context, output: Any, result: Any) -> None:
             )
 
 
+# The stack of the threads that run route handlers: what the main thread
+# of a process gets by default on Linux.
+_HANDLER_STACK_SIZE = 8 * 2**20
+# Idle handler threads kept for the next requests; more end when done.
+_MAX_IDLE_WORKERS = 32
+
+
+class _Worker:
+    """A daemon thread with a full-size stack that runs one job at a time."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[Callable[[], int] | None] = (
+            queue.SimpleQueue()
+        )
+        self.results: queue.SimpleQueue[int] = queue.SimpleQueue()
+        thread = threading.Thread(
+            target=self._run, name="orthanc_sdk route", daemon=True
+        )
+        # threading.stack_size is process-wide: set it for this thread
+        # only, under a lock so that workers started at once all get it.
+        with _workers_lock:
+            previous = threading.stack_size(_HANDLER_STACK_SIZE)
+            try:
+                thread.start()
+            finally:
+                threading.stack_size(previous)
+
+    def _run(self) -> None:
+        _on_worker.active = True
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            try:
+                result = job()
+            except BaseException:
+                # The job catches everything itself; this only keeps
+                # Orthanc's thread from waiting forever if that fails.
+                result = ErrorCode.PLUGIN
+            self.results.put(result)
+
+
+_workers_lock = threading.Lock()
+_idle_workers: list[_Worker] = []
+_on_worker = threading.local()
+
+
+def _run_on_worker(job: Callable[[], int]) -> int:
+    """Run ``job`` on a thread with a full-size stack; wait for its result.
+
+    Already on such a thread (a route reached from a route through
+    ``after_plugins``), the job runs in place.  There is no limit on the
+    number of workers: a handler may wait for another route's handler.
+    """
+    if getattr(_on_worker, "active", False):
+        return job()
+    with _workers_lock:
+        worker = _idle_workers.pop() if _idle_workers else None
+    if worker is None:
+        worker = _Worker()
+    worker.jobs.put(job)
+    result = worker.results.get()
+    with _workers_lock:
+        if len(_idle_workers) < _MAX_IDLE_WORKERS:
+            _idle_workers.append(worker)
+            worker = None
+    if worker is not None:
+        worker.jobs.put(None)
+    return result
+
+
 def make_rest_callback(
     context: Context, path_regex: str, handler: RestHandler
 ) -> Any:
     """The C callback that serves ``handler`` for ``path_regex``."""
 
-    def callback(output: Any, url: Any, request: Any) -> int:
+    def serve(output: Any, url: Any, request: Any) -> int:
         try:
             result = handler(_request(url, request))
             _answer(context, output, result)
@@ -269,6 +345,10 @@ def make_rest_callback(
             logger.exception("route %s failed", path_regex)
             return ErrorCode.PLUGIN
         return ErrorCode.SUCCESS
+
+    def callback(output: Any, url: Any, request: Any) -> int:
+        # Orthanc's pointers stay valid: its thread waits for the job.
+        return _run_on_worker(lambda: serve(output, url, request))
 
     return ffi.callback(
         "OrthancPluginRestCallback", callback, error=ErrorCode.PLUGIN

@@ -184,4 +184,3 @@ def test_run_reports_a_plugin_that_fails() -> None:
     assert done.returncode == 1
     assert "Orthanc exited during start-up" in done.stderr
     assert "failing_probe refuses to start" in done.stdout
-

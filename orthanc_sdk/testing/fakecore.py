@@ -34,10 +34,13 @@ import threading
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _host
 from ..context import Context
+
+if TYPE_CHECKING:
+    from ._fakecore_cffi import _FFI
 
 __all__ = [
     "POISON",
@@ -214,8 +217,8 @@ def _callback_failed(exc_type: Any, value: Any, tb: Any) -> None:
     _report("".join(traceback.format_exception(exc_type, value, tb)))
 
 
-def _register_callbacks(ffi: Any, lib: Any) -> None:
-    @ffi.def_extern(  # type: ignore[untyped-decorator]
+def _register_callbacks(ffi: _FFI, lib: Any) -> None:
+    @ffi.def_extern(
         error=lib.OrthancPluginErrorCode_InternalError,
         onerror=_callback_failed,
     )
@@ -228,7 +231,7 @@ def _register_callbacks(ffi: Any, lib: Any) -> None:
             return int(lib.OrthancPluginErrorCode_InternalError)
         return fake._invoke(service, params)
 
-    @ffi.def_extern(onerror=_callback_failed)  # type: ignore[untyped-decorator]
+    @ffi.def_extern(onerror=_callback_failed)
     def _fakecore_free(pointer: Any) -> None:
         address = int(ffi.cast("uintptr_t", pointer))
         with _lock:
@@ -637,7 +640,7 @@ class FakeCore:
             self._fill(call, p.answerBody, answer.body)
             headers = answer.headers
             if isinstance(headers, Mapping):
-                headers = json.dumps(dict(headers))
+                headers = json.dumps(dict(headers)).encode("utf-8")
             self._fill(call, p.answerHeaders, headers)
         if answer.code == 0:
             p.httpStatus[0] = answer.status

@@ -61,14 +61,16 @@ def _start(
     from ..server import OrthancStartError
     from .orthanc import plugin_server
 
+    # pytest.fail outside the except blocks: the reason alone, without
+    # the chained traceback.
+    problem = None
     try:
         server = plugin_server(script, config=config, section=section)
-    except FileNotFoundError as error:
-        pytest.fail(f"orthanc_sdk: {error}", pytrace=False)
-    try:
         server.start()
-    except OrthancStartError as error:
-        pytest.fail(f"orthanc_sdk: {error}", pytrace=False)
+    except (FileNotFoundError, OrthancStartError) as error:
+        problem = f"orthanc_sdk: {error}"
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
     return server
 
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _host
 from ..context import Context
+from ..enums import ErrorCode
 
 if TYPE_CHECKING:
     from ._fakecore_cffi import _FFI
@@ -55,9 +56,20 @@ __all__ = [
 #: What freed memory is overwritten with.
 POISON = 0xDD
 
-# Orthanc's HTTP status for the error codes a route may return (the rest
-# answer 500).
-_ROUTE_ERROR_STATUS = {8: 400, 15: 400, 17: 404, 19: 400, 30: 401}
+# The HTTP status Orthanc answers when a route returns one of these codes
+# (any other answers 500); tests/test_testing_orthanc.py compares them with
+# a real Orthanc.
+_ROUTE_ERROR_STATUS: dict[int, int] = {
+    ErrorCode.UNKNOWN_RESOURCE: 404,
+    ErrorCode.INEXISTENT_ITEM: 404,
+    ErrorCode.INEXISTENT_FILE: 404,
+    ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.BAD_FILE_FORMAT: 400,
+    ErrorCode.BAD_JSON: 400,
+    ErrorCode.PARAMETER_OUT_OF_RANGE: 400,
+    ErrorCode.BAD_PARAMETER_TYPE: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+}
 
 _JSON = "application/json"
 
@@ -716,7 +728,7 @@ _REST_METHODS = {
 #: function of the :class:`Call` that returns one of those.
 RestValue = bytes | str | dict[str, Any] | list[Any] | Callable[[Call], Any]
 
-_UNKNOWN_RESOURCE = 17
+_UNKNOWN_RESOURCE = int(ErrorCode.UNKNOWN_RESOURCE)
 
 
 @dataclass

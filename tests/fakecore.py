@@ -17,6 +17,7 @@ import pytest
 
 from orthanc_sdk.testing.fakecore import (
     POISON,
+    SERVICES,
     Answer,
     Call,
     FakeCore,
@@ -27,6 +28,7 @@ from orthanc_sdk.testing.fakecore import (
 
 __all__ = [
     "POISON",
+    "SERVICES",
     "Answer",
     "Call",
     "FakeCore",

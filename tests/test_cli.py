@@ -30,6 +30,15 @@ def run_cli(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
     )
 
 
+def test_console_script() -> None:
+    script = os.path.join(os.path.dirname(sys.executable), "orthanc-sdk")
+    done = subprocess.run(
+        [script, "version"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"orthanc_sdk {orthanc_sdk.__version__}")
+
+
 @pytest.mark.parametrize("command", [[], ["run"], ["config"]])
 def test_help(command: list[str]) -> None:
     done = run_cli(*command, "--help")

@@ -6,6 +6,9 @@ these tests also prove that the plugin is registered and loads.
 """
 
 import hashlib
+import sys
+import threading
+import time
 
 import pytest
 
@@ -199,3 +202,47 @@ def test_bad_programming_is_refused(fake_orthanc: FakeOrthanc) -> None:
         fake_orthanc.add_rest("/system", b"", method="PATCH")
     with pytest.raises(ValueError, match="HTTP status"):
         fake_orthanc.add_rest("/system", b"", status=42)
+
+
+def test_a_missing_fake_core_module_names_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from orthanc_sdk.testing import fakecore
+
+    monkeypatch.setattr(fakecore, "_module", None)
+    monkeypatch.setitem(
+        sys.modules, "orthanc_sdk.testing._fakecore_cffi", None
+    )
+    with pytest.raises(ImportError, match="C compiler and the Debian package"):
+        fakecore.load()
+
+
+def test_locked_routes_run_one_at_a_time(fake_orthanc: FakeOrthanc) -> None:
+    inside = threading.Semaphore(0)
+    active: list[int] = []
+    most: list[int] = [0]
+
+    def slow(request: orthanc_sdk.Request) -> str:
+        active.append(1)
+        most[0] = max(most[0], len(active))
+        inside.release()
+        time.sleep(0.05)
+        active.pop()
+        return "done"
+
+    fake_orthanc.context.register_rest_callback("/slow", slow, lock=True)
+    answers: list[int] = []
+    threads = [
+        threading.Thread(
+            target=lambda: answers.append(
+                fake_orthanc.call_route("GET", "/slow").status
+            )
+        )
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert answers == [200] * 4
+    assert most[0] == 1

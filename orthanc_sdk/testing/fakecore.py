@@ -28,6 +28,7 @@ built by ``pip install`` from the same SDK header as the package.
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import re
 import threading
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "POISON",
+    "SERVICES",
     "Answer",
     "Call",
     "FakeCore",
@@ -197,7 +199,9 @@ def load() -> tuple[Any, Any]:
     with _load_lock:
         if _module is None:
             try:
-                from . import _fakecore_cffi as module
+                module = importlib.import_module(
+                    f"{__package__}._fakecore_cffi"
+                )
             except ImportError as error:
                 raise ImportError(
                     "orthanc_sdk.testing: the fake core's compiled module"
@@ -547,10 +551,12 @@ class FakeCore:
 
     def _invoke(self, number: int, params: Any) -> int:
         name = _SERVICE_NAMES.get(number)
-        call = Call(name or f"service {number}")
         if name is None or name not in _HANDLERS:
+            # Refused as Orthanc refuses a service it does not know.
+            call = Call(f"service {number}")
             call.code = self.lib.OrthancPluginErrorCode_UnknownPluginService
         else:
+            call = Call(name)
             call.code = _HANDLERS[name](self, call, params)
         with _lock:
             self.calls.append(call)
@@ -697,6 +703,10 @@ _HANDLERS: dict[str, Callable[[FakeCore, Call, Any], int]] = {
     "LookupInstance": FakeCore._serve_string,
 }
 
+#: The services a FakeCore answers; any other is refused with
+#: UnknownPluginService and recorded as ``"service N"``.
+SERVICES = tuple(_HANDLERS)
+
 
 # ---- the data-driven fake -------------------------------------------------
 
@@ -785,6 +795,8 @@ class FakeOrthanc(FakeCore):
         self._dicom: dict[str, bytes] = {}
         self._routes: list[_Route] = []
         self._route_answers: dict[int, RouteAnswer] = {}
+        # Orthanc's global plugin lock, for routes registered with lock=True.
+        self._plugin_lock = threading.Lock()
         self._previous_context: Context | None = None
         self._installed = False
 
@@ -902,7 +914,9 @@ class FakeOrthanc(FakeCore):
 
         The first route whose expression matches the whole path gets the
         request, with its groups, GET arguments (from the query string,
-        not decoded, as Orthanc 1.10 passes them) and headers.
+        not decoded, as Orthanc 1.10 passes them) and headers.  Routes
+        registered with ``lock=True`` run one at a time, as under Orthanc's
+        global plugin lock.  Calls from several threads at once are fine.
 
         Returns:
             What the route answered; status 404 when no route matches.
@@ -989,7 +1003,11 @@ class FakeOrthanc(FakeCore):
             self._route_answers[key] = answer
 
         try:
-            code = route.callback(output, url, request)
+            if route.lock:
+                with self._plugin_lock:
+                    code = route.callback(output, url, request)
+            else:
+                code = route.callback(output, url, request)
         finally:
             with _lock:
                 self._route_answers.pop(key, None)

@@ -150,7 +150,7 @@ def test_routes_are_served(fake_orthanc: FakeOrthanc) -> None:
 
     def teapot(request: orthanc_sdk.Request) -> orthanc_sdk.Response:
         return orthanc_sdk.Response(
-            "short and stout", status=418, headers={"X-Kind": "tea"}
+            "short and stout", status=409, headers={"X-Kind": "tea"}
         )
 
     def missing(request: orthanc_sdk.Request) -> object:
@@ -176,7 +176,7 @@ def test_routes_are_served(fake_orthanc: FakeOrthanc) -> None:
     }
     teapot_answer = fake_orthanc.call_route("GET", "/teapot")
     assert (teapot_answer.status, teapot_answer.text) == (
-        418,
+        409,
         "short and stout",
     )
     assert teapot_answer.headers["x-kind"] == "tea"

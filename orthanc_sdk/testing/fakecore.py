@@ -75,6 +75,17 @@ _ROUTE_ERROR_STATUS: dict[int, int] = {
 
 _JSON = "application/json"
 
+# The statuses Orthanc 1.10.1 sends (observed): it refuses the others with
+# ParameterOutOfRange, and the client gets no answer.  301, 401 and 405
+# have services of their own.
+_ORTHANC_STATUSES = frozenset(
+    [101, 102, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226]
+    + [300, 301, 302, 303, 304, 305, 307]
+    + list(range(400, 418))
+    + [422, 423, 424, 426]
+    + [500, 501, 502, 503, 504, 505, 506, 507, 509, 510]
+)
+
 
 @dataclass
 class Answer:
@@ -143,11 +154,14 @@ class RouteAnswer:
     """What a plugin's route answered to :meth:`FakeOrthanc.call_route`.
 
     Attributes:
-        status: the HTTP status Orthanc would send.
+        status: the HTTP status Orthanc would send; 0 when it would send
+            nothing and close the connection (the route sent a status
+            that Orthanc does not know, such as 418).
         body: the body (empty for an error the route returned as a code).
         content_type: the MIME type the route gave, if any.
         headers: the headers the route set, names in lower case.
         code: the error code the route returned (0 for success).
+        unanswered: Orthanc refused the status the route sent.
     """
 
     status: int = 200
@@ -155,6 +169,7 @@ class RouteAnswer:
     content_type: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     code: int = 0
+    unanswered: bool = False
 
     @property
     def text(self) -> str:
@@ -1013,7 +1028,11 @@ class FakeOrthanc(FakeCore):
                 self._route_answers.pop(key, None)
 
         answer.code = int(code)
-        if code != 0:
+        if answer.unanswered and code == 0:
+            # The route went on as if its status had been sent.
+            answer.status = 0
+            answer.body = b""
+        elif code != 0:
             answer.status = _ROUTE_ERROR_STATUS.get(int(code), 500)
             answer.body = b""
         elif answer.status == 0:
@@ -1109,17 +1128,24 @@ class FakeOrthanc(FakeCore):
         answer.content_type = _decode(self._text(p.mimeType))
         return 0
 
+    def _send_status(self, answer: RouteAnswer, status: int) -> int:
+        if status not in _ORTHANC_STATUSES:
+            answer.unanswered = True
+            return int(ErrorCode.PARAMETER_OUT_OF_RANGE)
+        answer.status = status
+        return 0
+
     def _serve_send_status(self, call: Call, params: Any) -> int:
         p = self.ffi.cast("_OrthancPluginSendHttpStatus *", params)
         answer = self._route_answer(p.output)
-        answer.status = p.status
-        answer.body = self.ffi.buffer(p.body, p.bodySize)[:]
-        return 0
+        code = self._send_status(answer, p.status)
+        if code == 0:
+            answer.body = self.ffi.buffer(p.body, p.bodySize)[:]
+        return code
 
     def _serve_send_status_code(self, call: Call, params: Any) -> int:
         p = self.ffi.cast("_OrthancPluginSendHttpStatusCode *", params)
-        self._route_answer(p.output).status = p.status
-        return 0
+        return self._send_status(self._route_answer(p.output), p.status)
 
     def _serve_set_header(self, call: Call, params: Any) -> int:
         p = self.ffi.cast("_OrthancPluginSetHttpHeader *", params)

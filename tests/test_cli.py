@@ -6,8 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import STOP_SECONDS, plugin_script
@@ -151,18 +152,28 @@ def test_run_serves_the_plugin_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         cwd="/",
         start_new_session=True,
     )
+    # Both pipes read as they come: stderr says when the runner is ready.
+    out_lines: list[str] = []
+    err_lines: list[str] = []
+    ready = threading.Event()
+
+    def read(stream: Any, lines: list[str]) -> None:
+        for line in stream:
+            lines.append(line)
+            if "answers on" in line:
+                ready.set()
+
+    readers = [
+        threading.Thread(target=read, args=pipe, daemon=True)
+        for pipe in ((process.stdout, out_lines), (process.stderr, err_lines))
+    ]
+    for reader in readers:
+        reader.start()
     try:
+        assert ready.wait(60), "".join(err_lines)
         # A client of that port, without starting a second Orthanc.
         client = OrthancServer(http_port=port, orthanc="unused")
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                answer = client.get("/cli-probe", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        answer = client.get("/cli-probe", timeout=10)
         assert answer.status == 200, answer.text
         assert answer.json()["section"] == {
             "Greeting": "hi",
@@ -170,7 +181,10 @@ def test_run_serves_the_plugin_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         }
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=STOP_SECONDS + 10)
+        process.wait(STOP_SECONDS + 10)
+        for reader in readers:
+            reader.join(10)
+    out, err = "".join(out_lines), "".join(err_lines)
     assert process.returncode == 0, err
     assert f"answers on http://127.0.0.1:{port}/" in err
     assert "stopping Orthanc" in err

@@ -149,7 +149,12 @@ def _config(args: argparse.Namespace) -> int:
     config = _server(args, orthanc="Orthanc").configuration()
     if args.storage is None:
         del config["StorageDirectory"], config["IndexDirectory"]
-    print(json.dumps(config, indent=2))
+    try:
+        print(json.dumps(config, indent=2), flush=True)
+    except BrokenPipeError:
+        # "config ... | head": the reader left early, which is no error;
+        # stdout goes to /dev/null so that exit does not report it again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

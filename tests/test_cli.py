@@ -62,6 +62,22 @@ def test_config_prints_what_run_would_use(tmp_path: Path) -> None:
     assert "StorageDirectory" not in config
 
 
+def test_config_into_a_closed_pipe() -> None:
+    # As "config ... | head -1": the reader is gone before the write.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orthanc_sdk", "config", PROBE],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd="/",
+    )
+    assert process.stdout is not None
+    process.stdout.close()
+    err = process.communicate(timeout=60)[1]
+    assert process.returncode == 0, err
+    assert "BrokenPipeError" not in err
+
+
 def test_config_merges_extra_json(tmp_path: Path) -> None:
     extra = tmp_path / "extra.json"
     extra.write_text(

@@ -71,5 +71,9 @@ setup(
     # does not see change: a build folder left by an install into another
     # environment would hand over a shim that starts the wrong Python.
     options={"build_ext": {"force": True}},
-    cffi_modules=["orthanc_sdk/_build.py:ffibuilder"],
+    cffi_modules=[
+        "orthanc_sdk/_build.py:ffibuilder",
+        # The fake core of orthanc_sdk.testing, from the same header.
+        "orthanc_sdk/testing/_fakecore_build.py:ffibuilder",
+    ],
 )

@@ -24,6 +24,7 @@ import collections
 import hashlib
 import logging
 import threading
+from typing import Any
 
 import orthanc_sdk
 from orthanc_sdk import ChangeType, Context, Request, ResourceType
@@ -36,12 +37,14 @@ NEW_INSTANCES_PROPERTY = 5301
 _count_lock = threading.Lock()
 
 
-def _tag(tags: dict, name: str) -> str:
+def _tag(tags: dict[str, Any], name: str) -> str:
     value = tags.get(name, "")
     return value if isinstance(value, str) else ""
 
 
-def _check_lookups(context: Context, instance: dict, tags: dict) -> dict:
+def _check_lookups(
+    context: Context, instance: dict[str, Any], tags: dict[str, Any]
+) -> dict[str, Any]:
     """What each lookup answers for this instance's own identifiers.
 
     "itself": the lookup found this instance's resource; "none": Orthanc
@@ -97,7 +100,7 @@ def _check_lookups(context: Context, instance: dict, tags: dict) -> dict:
     return outcome
 
 
-def inventory(request: Request) -> dict:
+def inventory(request: Request) -> dict[str, Any]:
     """``GET /inventory``: what the archive holds, checked through the SDK."""
     context = orthanc_sdk.current_context()
     patients: set[str] = set()

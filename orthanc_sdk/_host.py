@@ -95,7 +95,7 @@ def _script_path(context: Context) -> str:
             f'the configuration has no "{SECTION}" section with a "Script"'
             f' (e.g. "{SECTION}": {{"Script": "/path/to/plugin.py"}})'
         )
-    script = section["Script"]
+    script: str = section["Script"]
     if not os.path.isabs(script):
         text = context._take_string(
             lib.OrthancPluginGetConfigurationPath(context.pointer)

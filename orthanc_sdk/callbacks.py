@@ -53,7 +53,8 @@ logger = logging.getLogger(__name__)
 def _text(pointer: Any) -> str:
     # URIs, arguments and headers come as Orthanc received them: bytes that
     # are not UTF-8 survive as lone surrogates instead of failing.
-    return ffi.string(pointer).decode("utf-8", "surrogateescape")
+    text: str = ffi.string(pointer).decode("utf-8", "surrogateescape")
+    return text
 
 
 def _strings(array: Any, count: int) -> list[str]:

@@ -10,6 +10,8 @@ the line right after every C call.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._orthanc_sdk_cffi import ffi, lib
 from .enums import ErrorCode
 
@@ -148,7 +150,9 @@ def _describe(code: ErrorCode | int) -> str:
     return "Error code unknown to this build of orthanc_sdk"
 
 
-def check(code: int, function: str, detail: str = "", *, context=None) -> None:
+def check(
+    code: int, function: str, detail: str = "", *, context: Any = None
+) -> None:
     """Raise the matching :class:`OrthancError` unless ``code`` is success.
 
     Args:

@@ -170,6 +170,8 @@ class OrthancServer:
             :meth:`stop`. When ``None``, a file in the temporary
             directory, whose text :meth:`log` still returns after
             :meth:`stop` removed it.
+        arguments: command-line options for Orthanc (e.g.
+            ``["--verbose"]``), before the configuration file.
     """
 
     # Class-level sentinels, so that stop() and __del__ work on an
@@ -189,6 +191,7 @@ class OrthancServer:
         env: Mapping[str, str] | None = None,
         orthanc: str | None = None,
         log_path: str | os.PathLike[str] | None = None,
+        arguments: Sequence[str] = (),
     ) -> None:
         if isinstance(plugins, (str, os.PathLike)):
             raise TypeError("plugins must be a sequence of paths")
@@ -204,6 +207,7 @@ class OrthancServer:
         self.storage = None if storage is None else os.path.abspath(storage)
         self._own_log = log_path is None
         self.log_path = None if log_path is None else os.path.abspath(log_path)
+        self.arguments = list(arguments)
 
     # -- life cycle --------------------------------------------------------
 
@@ -328,6 +332,17 @@ class OrthancServer:
         self._cleanup()
 
     # -- information -------------------------------------------------------
+
+    def configuration(self) -> dict[str, Any]:
+        """The configuration Orthanc gets: the defaults, then ``config``.
+
+        Before :meth:`start`, a server without ``storage`` has ``None``
+        for ``StorageDirectory`` and ``IndexDirectory``: the temporary
+        folder is made when Orthanc starts.
+        """
+        config = self._default_config()
+        config.update(self.extra_config)
+        return config
 
     @property
     def url(self) -> str:
@@ -512,8 +527,7 @@ class OrthancServer:
                 self.log_path = os.path.join(self._tempdir, "orthanc.log")
             os.makedirs(self.storage, exist_ok=True)
 
-            config = self._default_config()
-            config.update(self.extra_config)
+            config = self.configuration()
             self.config_path = os.path.join(self._tempdir, "orthanc.json")
             with open(self.config_path, "w", encoding="utf-8") as f:
                 json.dump(config, f, indent=2)
@@ -524,7 +538,7 @@ class OrthancServer:
                 # A new session keeps a Ctrl-C in the terminal from
                 # reaching Orthanc before the test's own clean-up runs.
                 process = subprocess.Popen(
-                    [self.orthanc, self.config_path],
+                    [self.orthanc, *self.arguments, self.config_path],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,

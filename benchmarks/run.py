@@ -33,10 +33,9 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -204,9 +203,7 @@ def start_sides(
                 "PythonVerbose": False,
             },
         )
-        sides.append(
-            Side("opy", "orthanc-python", stack.enter_context(other))
-        )
+        sides.append(Side("opy", "orthanc-python", stack.enter_context(other)))
 
     for side in sides:
         for impl in ("c", side.name):
@@ -385,7 +382,11 @@ def http_round(port: int, path: str, clients: int, total: int) -> tuple:
     seconds = time.perf_counter() - start
     if errors:
         raise RuntimeError("HTTP benchmark failed: " + "; ".join(errors[:5]))
-    return [x for mine in latencies for x in mine], seconds, per_client * clients
+    return (
+        [x for mine in latencies for x in mine],
+        seconds,
+        per_client * clients,
+    )
 
 
 def time_http(sides: list[Side], mode: Mode) -> list[HttpResult]:
@@ -619,7 +620,9 @@ def report(
         "|---|---|---|---|",
     ]
     labels = {("sdk", "c"): "C floor (A)", ("sdk", "py"): "orthanc_sdk"}
-    labels.update({("opy", "c"): "C floor (B)", ("opy", "py"): "orthanc-python"})
+    labels.update(
+        {("opy", "c"): "C floor (B)", ("opy", "py"): "orthanc-python"}
+    )
     for result in http:
         latencies = sorted(result.latencies_ns)
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]

@@ -28,6 +28,7 @@ from typing import Any
 import numpy
 
 import orthanc_sdk
+from orthanc_sdk import ffi, lib
 
 MAX_ITERATIONS = 1_000_000
 
@@ -50,6 +51,16 @@ def _workload(
     def system() -> int:
         with context.rest_api_get("/system") as answer:
             return len(answer)
+
+    def system_c_tier() -> int:
+        pointer = context.pointer
+        target = ffi.new("OrthancPluginMemoryBuffer *")
+        code = lib.OrthancPluginRestApiGet(pointer, target, b"/system")
+        if code != lib.OrthancPluginErrorCode_Success:
+            raise orthanc_sdk.OrthancError(code, "OrthancPluginRestApiGet")
+        size = target.size
+        lib.OrthancPluginFreeMemoryBuffer(pointer, target)
+        return size
 
     def dicom_view() -> int:
         with context.get_dicom_for_instance(arg) as dicom:
@@ -87,6 +98,7 @@ def _workload(
 
     workloads = {
         "system": system,
+        "system-c-tier": system_c_tier,
         "dicom-view": dicom_view,
         "dicom-numpy": dicom_numpy,
         "dicom-read": dicom_read,

@@ -19,6 +19,8 @@ route of each plugin that runs it N times; the driver alternates C and
 Python batches, and the two processes, over several rounds, so that each
 figure has a C floor measured at the same moment.  Ratios to orthanc-python
 go through that floor: (ours / C in A) / (orthanc-python / C in B).
+Both Orthancs run with glibc's mmap threshold pinned (see
+:func:`malloc_env`), so that large answers cost the same in every batch.
 """
 
 from __future__ import annotations
@@ -65,18 +67,20 @@ class Mode:
     dicom_calls: dict[float, int]  # iterations per batch, by size
     http_requests: int  # requests per HTTP configuration and round
     http_clients: Sequence[int]
+    memory_size_mib: float  # the DICOM size of the memory part
     memory_calls: int  # calls per operation in the memory part
     memory_bodies: int  # POSTs of memory_body_mib in the memory part
     memory_body_mib: float
 
 
 FULL = Mode(
-    rounds=5,
+    rounds=7,
     sizes_mib=(1, 10, 100),
     calls=1000,
     dicom_calls={1: 40, 10: 10, 100: 3},
     http_requests=1500,
     http_clients=(1, 4, 16),
+    memory_size_mib=0.0625,
     memory_calls=100_000,
     memory_bodies=1000,
     memory_body_mib=10,
@@ -88,6 +92,7 @@ QUICK = Mode(
     dicom_calls={0.0625: 5, 1: 3},
     http_requests=40,
     http_clients=(1, 4),
+    memory_size_mib=0.0625,
     memory_calls=500,
     memory_bodies=5,
     memory_body_mib=1,
@@ -107,8 +112,11 @@ def make_dicom(size: int) -> bytes:
         generate_uid,
     )
 
+    # Rows is 16-bit: large files are made of frames of 64 KiB.
     columns = 1024
-    rows = max(1, (size - 2048) // columns)
+    payload = max(columns, size - 2048)
+    rows = min(payload // columns, 64)
+    frames = max(1, payload // (rows * columns))
     dataset = Dataset()
     dataset.PatientID = f"bench-{size}"
     dataset.PatientName = "Bench^Size"
@@ -125,7 +133,9 @@ def make_dicom(size: int) -> bytes:
     dataset.BitsStored = 8
     dataset.HighBit = 7
     dataset.PixelRepresentation = 0
-    dataset.PixelData = os.urandom(rows * columns)
+    if frames > 1:
+        dataset.NumberOfFrames = frames
+    dataset.PixelData = os.urandom(rows * columns * frames)
     meta = FileMetaDataset()
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.MediaStorageSOPClassUID = dataset.SOPClassUID
@@ -182,7 +192,11 @@ class Side:
 
 
 def start_sides(
-    stack: ExitStack, floor: str, opy: str | None, files: dict[float, bytes]
+    stack: ExitStack,
+    floor: str,
+    opy: str | None,
+    files: dict[float, bytes],
+    env: dict[str, str],
 ) -> list[Side]:
     """Start both Orthanc processes and load the instances into each."""
     config = {"HttpThreadsCount": 50}
@@ -192,6 +206,7 @@ def start_sides(
             **config,
             "OrthancSdk": {"Script": os.path.join(HERE, "sdk_plugin.py")},
         },
+        env=env,
     )
     sides = [Side("sdk", "orthanc_sdk", stack.enter_context(sdk))]
     if opy is not None:
@@ -202,6 +217,7 @@ def start_sides(
                 "PythonScript": os.path.join(HERE, "opy_plugin.py"),
                 "PythonVerbose": False,
             },
+            env=env,
         )
         sides.append(Side("opy", "orthanc-python", stack.enter_context(other)))
 
@@ -246,6 +262,8 @@ class Row:
     n: int
     size: float | None = None  # the DICOM size, for the dicom workloads
     extra: dict[str, Any] = field(default_factory=dict)
+    # The processes that run it ("sdk", "opy").
+    sides: tuple[str, ...] = ("sdk", "opy")
     # Samples (ns per iteration) by side name, for "c" and "py".
     samples: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
@@ -254,6 +272,13 @@ def rows_for(mode: Mode) -> list[Row]:
     """The workloads of the in-process part."""
     rows = [
         Row("rest_api_get /system", "system", "system", mode.calls),
+        Row(
+            "rest_api_get /system, C tier (lib)",
+            "system",
+            "system-c-tier",
+            mode.calls,
+            sides=("sdk",),
+        ),
         Row("lookup_study", "lookup-study", "lookup-study", mode.calls),
         Row(
             "get_global_property",
@@ -310,6 +335,8 @@ def time_rows(sides: list[Side], rows: list[Row], rounds: int) -> None:
     for side in sides:
         # Warm-up: page cache, Orthanc's storage cache, Python's imports.
         for row in rows:
+            if side.name not in row.sides:
+                continue
             for impl in ("c", side.name):
                 workload = row.c_workload if impl == "c" else row.py_workload
                 side.run(impl, workload, 1, **arguments(side, row))
@@ -317,6 +344,8 @@ def time_rows(sides: list[Side], rows: list[Row], rounds: int) -> None:
         order = sides if number % 2 == 0 else sides[::-1]
         for side in order:
             for row in rows:
+                if side.name not in row.sides:
+                    continue
                 pair = [("c", row.c_workload), ("py", row.py_workload)]
                 if number % 2:
                     pair.reverse()
@@ -432,7 +461,7 @@ class MemoryResult:
 
 def memory_operations(mode: Mode) -> list[tuple[str, str, str, dict]]:
     """(label, C workload, Python workload, arguments) of the memory part."""
-    size = size_label(min(mode.sizes_mib))
+    size = size_label(mode.memory_size_mib)
     return [
         ("rest_api_get /system", "system", "system", {}),
         (f"get_dicom {size}, memoryview", "dicom", "dicom-view", {}),
@@ -452,7 +481,7 @@ def measure_memory(sides: list[Side], mode: Mode) -> list[MemoryResult]:
     """RSS before and after many calls of each operation, then bodies."""
     results = []
     chunk = min(10_000, mode.memory_calls)
-    smallest = min(mode.sizes_mib)
+    smallest = mode.memory_size_mib
     for side in sides:
         for label, c_workload, py_workload, extra in memory_operations(mode):
             for impl, workload in (("py", py_workload), ("c", c_workload)):
@@ -565,6 +594,7 @@ def report(
     command: str,
     mode_name: str,
     started: float,
+    fakecore: str | None = None,
 ) -> tuple[str, list[str]]:
     """The Markdown report, and the lines that say whether targets hold."""
     names = [side.name for side in sides]
@@ -600,7 +630,9 @@ def report(
         line = f"| {row.label} | {spread(c_a)} | {spread(ours)} |"
         line += f" {ours_c:.2f} |"
         ours_opy = None
-        if have_opy:
+        if have_opy and ("opy", "py") not in row.samples:
+            line += " | | | |"
+        elif have_opy:
             c_b = row.samples[("opy", "c")]
             theirs = row.samples[("opy", "py")]
             opy_c = statistics.median(theirs) / statistics.median(c_b)
@@ -652,9 +684,32 @@ def report(
             f" {growth / 1024:+.2f} MiB |"
         )
 
+    if fakecore:
+        out += fakecore_table(fakecore)
     verdicts = targets(rows, ratios, worst, have_opy)
     out += ["", "### Targets", ""] + [f"- {v}" for v in verdicts]
     return "\n".join(out) + "\n", verdicts
+
+
+def fakecore_table(path: str) -> list[str]:
+    """The pytest-benchmark figures (fake core, no Orthanc) as a table."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    out = [
+        "",
+        "### Over the fake core (pytest-benchmark; per call)",
+        "",
+        "| benchmark | median | min | max | rounds |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in sorted(data["benchmarks"], key=lambda e: e["name"]):
+        stats = entry["stats"]
+        out.append(
+            f"| {entry['name'].removeprefix('test_')} |"
+            f" {us(stats['median'] * 1e9)} | {us(stats['min'] * 1e9)} |"
+            f" {us(stats['max'] * 1e9)} | {stats['rounds']} |"
+        )
+    return out
 
 
 def targets(
@@ -722,6 +777,26 @@ def record(path: str, text: str) -> None:
 # ---- main -----------------------------------------------------------------
 
 
+def malloc_env(args: argparse.Namespace) -> dict[str, str]:
+    """The environment of both Orthancs: glibc's allocator, pinned.
+
+    glibc raises its mmap threshold each time a large block is freed, per
+    arena, and Orthanc serves each request from one of its HTTP threads
+    with their own arenas: a 1 MiB answer then costs 60 µs (reused warm
+    memory) or 1.3 ms (fresh pages), depending on the thread and history.
+    A fixed threshold (glibc's initial one) makes every block above
+    128 KiB fresh memory, as in a newly started Orthanc; a high trim
+    threshold keeps the heap below it warm (else freeing a 64 KiB block
+    may give pages back and the next one faults them in again).
+    """
+    if args.default_malloc:
+        return {}
+    return {
+        "MALLOC_MMAP_THRESHOLD_": str(128 * 1024),
+        "MALLOC_TRIM_THRESHOLD_": str(256 * MIB),
+    }
+
+
 def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -740,10 +815,18 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         help="orthanc-python's plugin (default: Debian's, when installed)",
     )
     parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="leave glibc's dynamic mmap threshold on (bimodal figures)",
+    )
+    parser.add_argument(
         "--no-opy", action="store_true", help="leave orthanc-python out"
     )
     parser.add_argument(
         "--record", help="write the report between the markers of this file"
+    )
+    parser.add_argument(
+        "--fakecore", help="pytest-benchmark's JSON, to add to the report"
     )
     parser.add_argument(
         "--command",
@@ -770,9 +853,10 @@ def main(argv: Sequence[str]) -> int:
     started = time.monotonic()
 
     print("bench: generating the DICOM instances", flush=True)
-    files = {size: make_dicom(int(size * MIB)) for size in mode.sizes_mib}
+    sizes = {*mode.sizes_mib, mode.memory_size_mib}
+    files = {size: make_dicom(int(size * MIB)) for size in sorted(sizes)}
     with ExitStack() as stack:
-        sides = start_sides(stack, floor, opy, files)
+        sides = start_sides(stack, floor, opy, files, malloc_env(args))
         del files
         print(f"bench: {len(sides)} Orthanc processes ready", flush=True)
         rows = rows_for(mode)
@@ -788,6 +872,7 @@ def main(argv: Sequence[str]) -> int:
             args.command,
             "quick" if args.quick else "full",
             started,
+            args.fakecore,
         )
     print()
     print(text)

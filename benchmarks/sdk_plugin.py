@@ -15,7 +15,8 @@ the same routes under ``/bench/sdk/``:
 The workloads are those of the C floor, plus the ways a Python plugin
 consumes a DICOM file: ``dicom-view`` (a memoryview), ``dicom-numpy`` (a
 numpy array over Orthanc's memory), ``dicom-read`` (every byte read, as
-64-bit words) and ``dicom-bytes`` (a copy).
+64-bit words) and ``dicom-bytes`` (a copy); and ``system-c-tier``, the
+``/system`` call made through ``lib`` (cffi alone, no ``Context``).
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "bench: installing Debian packages: ${missing[*]}"
+    $sudo apt-get update -q || true
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
         --no-install-recommends "${missing[@]}" \
         || echo "bench: could not install ${missing[*]}: going on without"

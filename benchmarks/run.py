@@ -65,6 +65,7 @@ class Mode:
     sizes_mib: Sequence[float]
     calls: int  # iterations per batch of the small workloads
     dicom_calls: dict[float, int]  # iterations per batch, by size
+    http_rounds: int
     http_requests: int  # requests per HTTP configuration and round
     http_clients: Sequence[int]
     memory_size_mib: float  # the DICOM size of the memory part
@@ -74,10 +75,11 @@ class Mode:
 
 
 FULL = Mode(
-    rounds=7,
+    rounds=11,
     sizes_mib=(1, 10, 100),
-    calls=1000,
-    dicom_calls={1: 40, 10: 10, 100: 3},
+    calls=500,
+    dicom_calls={1: 20, 10: 6, 100: 3},
+    http_rounds=5,
     http_requests=1500,
     http_clients=(1, 4, 16),
     memory_size_mib=0.0625,
@@ -90,6 +92,7 @@ QUICK = Mode(
     sizes_mib=(0.0625, 1),
     calls=50,
     dicom_calls={0.0625: 5, 1: 3},
+    http_rounds=1,
     http_requests=40,
     http_clients=(1, 4),
     memory_size_mib=0.0625,
@@ -264,8 +267,11 @@ class Row:
     extra: dict[str, Any] = field(default_factory=dict)
     # The processes that run it ("sdk", "opy").
     sides: tuple[str, ...] = ("sdk", "opy")
-    # Samples (ns per iteration) by side name, for "c" and "py".
-    samples: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    # Batches of samples (ns per iteration, one batch a round) by side
+    # name, for "c" and "py".
+    samples: dict[tuple[str, str], list[list[int]]] = field(
+        default_factory=dict
+    )
 
 
 def rows_for(mode: Mode) -> list[Row]:
@@ -354,7 +360,7 @@ def time_rows(sides: list[Side], rows: list[Row], rounds: int) -> None:
                     answer = side.run(
                         route, workload, row.n, **arguments(side, row)
                     )
-                    row.samples.setdefault((side.name, impl), []).extend(
+                    row.samples.setdefault((side.name, impl), []).append(
                         answer["ns"]
                     )
         print(f"bench: round {number + 1}/{rounds} done", flush=True)
@@ -426,7 +432,7 @@ def time_http(sides: list[Side], mode: Mode) -> list[HttpResult]:
         for impl in ("c", "py")
         for clients in mode.http_clients
     }
-    for number in range(mode.rounds):
+    for number in range(mode.http_rounds):
         order = sides if number % 2 == 0 else sides[::-1]
         for side in order:
             for clients in mode.http_clients:
@@ -556,10 +562,24 @@ def us(ns: float) -> str:
     return f"{ns / 1e3:.1f} µs"
 
 
-def spread(samples: list[int]) -> str:
+def spread(batches: list[list[int]]) -> str:
+    """Median (min–max) of all the samples of all the batches."""
+    samples = [x for batch in batches for x in batch]
     return f"{us(statistics.median(samples))} ({us(min(samples))}–" + (
         f"{us(max(samples))})"
     )
+
+
+def ratio(top: list[list[int]], bottom: list[list[int]]) -> list[float]:
+    """Per round: the median of a batch over that of its twin batch.
+
+    The twin ran just before or after it, in the same process, so a slow
+    spell of the machine weighs on both.
+    """
+    return [
+        statistics.median(a) / statistics.median(b)
+        for a, b in zip(top, bottom, strict=True)
+    ]
 
 
 def machine() -> list[str]:
@@ -615,6 +635,10 @@ def report(
         "",
         "### Inside Orthanc (per call: median (min–max))",
         "",
+        "Ratios: the median over the rounds of the ratio of batch medians,",
+        "each Python batch beside a C batch of the same round and process;",
+        "ours/opy is (ours/C in A) / (opy/C in B), round by round.",
+        "",
     ]
     header = "| workload | C floor (A) | orthanc_sdk | ours/C |"
     rule = "|---|---|---|---|"
@@ -626,7 +650,8 @@ def report(
     for row in rows:
         c_a = row.samples[("sdk", "c")]
         ours = row.samples[("sdk", "py")]
-        ours_c = statistics.median(ours) / statistics.median(c_a)
+        ours_rounds = ratio(ours, c_a)
+        ours_c = statistics.median(ours_rounds)
         line = f"| {row.label} | {spread(c_a)} | {spread(ours)} |"
         line += f" {ours_c:.2f} |"
         ours_opy = None
@@ -635,8 +660,11 @@ def report(
         elif have_opy:
             c_b = row.samples[("opy", "c")]
             theirs = row.samples[("opy", "py")]
-            opy_c = statistics.median(theirs) / statistics.median(c_b)
-            ours_opy = ours_c / opy_c
+            opy_rounds = ratio(theirs, c_b)
+            opy_c = statistics.median(opy_rounds)
+            ours_opy = statistics.median(
+                a / b for a, b in zip(ours_rounds, opy_rounds, strict=True)
+            )
             line += (
                 f" {spread(c_b)} | {spread(theirs)} | {opy_c:.2f} |"
                 f" {ours_opy:.2f} |"

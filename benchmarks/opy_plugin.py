@@ -11,6 +11,7 @@ Debian's ``python3-numpy``; without it the numpy workloads are refused.
 
 import json
 import sys
+import threading
 import time
 
 import orthanc
@@ -110,6 +111,37 @@ def sink(output, uri, **request):
     output.AnswerBuffer(json.dumps(answer), "application/json")
 
 
+def _progress(work):
+    count = [0]
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            count[0] += 1
+
+    thread = threading.Thread(target=spin, name="bench spinner")
+    thread.start()
+    try:
+        time.sleep(0.02)
+        before, start = count[0], time.perf_counter()
+        time.sleep(0.05)
+        idle = (count[0] - before) / (time.perf_counter() - start)
+        before, start = count[0], time.perf_counter()
+        work()
+        seconds = time.perf_counter() - start
+        during = (count[0] - before) / seconds
+    finally:
+        stop.set()
+        thread.join()
+    return {"share": during / idle, "seconds": seconds}
+
+
+def gil(output, uri, **request):
+    instance = request["get"]["arg"]
+    answer = _progress(lambda: orthanc.GetDicomForInstance(instance))
+    output.AnswerBuffer(json.dumps(answer), "application/json")
+
+
 def info(output, uri, **request):
     answer = {
         "python": sys.version.split()[0],
@@ -123,3 +155,4 @@ orthanc.RegisterRestCallback("/bench/opy/run", run)
 orthanc.RegisterRestCallback("/bench/opy/system", system)
 orthanc.RegisterRestCallback("/bench/opy/sink", sink)
 orthanc.RegisterRestCallback("/bench/opy/info", info)
+orthanc.RegisterRestCallback("/bench/opy/gil", gil)

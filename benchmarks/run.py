@@ -452,6 +452,29 @@ def time_http(sides: list[Side], mode: Mode) -> list[HttpResult]:
     return list(results.values())
 
 
+# ---- the GIL --------------------------------------------------------------
+
+
+def measure_gil(sides: list[Side], mode: Mode) -> dict[str, list[float]]:
+    """Per side: how fast another Python thread ran during the call.
+
+    As a share of its speed alone, during get_dicom_for_instance of the
+    largest instance, a few times.
+    """
+    largest = max(mode.sizes_mib)
+    shares: dict[str, list[float]] = {}
+    for side in sides:
+        for _ in range(3):
+            answer = side.server.get(
+                f"/bench/{side.name}/gil?arg={side.instances[largest]}",
+                timeout=300,
+            )
+            if answer.status != 200:
+                raise RuntimeError(f"{side.label}: /gil {answer.status}")
+            shares.setdefault(side.name, []).append(answer.json()["share"])
+    return shares
+
+
 # ---- memory ---------------------------------------------------------------
 
 
@@ -611,6 +634,8 @@ def report(
     rows: list[Row],
     http: list[HttpResult],
     memory: list[MemoryResult],
+    gil: dict[str, list[float]],
+    largest: float,
     command: str,
     mode_name: str,
     started: float,
@@ -692,6 +717,20 @@ def report(
             f" {us(statistics.median(latencies))} ({us(p99)}) |"
             f" {rate:.0f} |"
         )
+
+    out += [
+        "",
+        f"### Another Python thread during get_dicom {size_label(largest)}",
+        "",
+        "Its counting speed while the call runs, as a share of its speed",
+        "alone (1.00: the call leaves the GIL to other threads throughout).",
+        "",
+        "| plugin | share (each try) |",
+        "|---|---|",
+    ]
+    for name, shares in gil.items():
+        figures = ", ".join(f"{share:.2f}" for share in shares)
+        out.append(f"| {labels[(name, 'py')]} | {figures} |")
 
     out += [
         "",
@@ -891,12 +930,15 @@ def main(argv: Sequence[str]) -> int:
         time_rows(sides, rows, mode.rounds)
         http = time_http(sides, mode)
         print("bench: HTTP done", flush=True)
+        gil = measure_gil(sides, mode)
         memory = measure_memory(sides, mode)
         text, verdicts = report(
             sides,
             rows,
             http,
             memory,
+            gil,
+            max(mode.sizes_mib),
             args.command,
             "quick" if args.quick else "full",
             started,

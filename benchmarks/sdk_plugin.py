@@ -10,6 +10,9 @@ the same routes under ``/bench/sdk/``:
   "check"}`` (``ns`` empty when ``each=0``);
 * ``GET /bench/sdk/system``: what ``rest_api_get("/system")`` answered;
 * ``POST /bench/sdk/sink``: the size of the body it received;
+* ``GET /bench/sdk/gil?arg=ID``: how fast another Python thread runs
+  while ``get_dicom_for_instance(ID)`` runs, against how fast it runs
+  alone (1.0: the call leaves the GIL to others all along);
 * ``GET /bench/sdk/info``: the Python and package versions.
 
 The workloads are those of the C floor, plus the ways a Python plugin
@@ -22,6 +25,7 @@ numpy array over Orthanc's memory), ``dicom-read`` (every byte read, as
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -153,6 +157,42 @@ def sink(request: orthanc_sdk.Request) -> dict[str, int]:
     return {"size": len(request.body)}
 
 
+def _progress(work: Callable[[], Any]) -> dict[str, float]:
+    """Another thread's counting speed during ``work()`` and without it."""
+    count = [0]
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            count[0] += 1
+
+    thread = threading.Thread(target=spin, name="bench spinner")
+    thread.start()
+    try:
+        time.sleep(0.02)
+        before, start = count[0], time.perf_counter()
+        time.sleep(0.05)
+        idle = (count[0] - before) / (time.perf_counter() - start)
+        before, start = count[0], time.perf_counter()
+        work()
+        seconds = time.perf_counter() - start
+        during = (count[0] - before) / seconds
+    finally:
+        stop.set()
+        thread.join()
+    return {"share": during / idle, "seconds": seconds}
+
+
+def gil(request: orthanc_sdk.Request) -> dict[str, float]:
+    """Serve ``/bench/sdk/gil``: does a DICOM call leave the GIL free?"""
+    context = orthanc_sdk.current_context()
+
+    def work() -> None:
+        context.get_dicom_for_instance(request.get["arg"]).release()
+
+    return _progress(work)
+
+
 def info(request: orthanc_sdk.Request) -> dict[str, str]:
     """Serve ``/bench/sdk/info``: what runs this plugin."""
     return {
@@ -168,3 +208,4 @@ def initialize(context: orthanc_sdk.Context) -> None:
     context.register_rest_callback("/bench/sdk/system", system)
     context.register_rest_callback("/bench/sdk/sink", sink)
     context.register_rest_callback("/bench/sdk/info", info)
+    context.register_rest_callback("/bench/sdk/gil", gil)

@@ -64,7 +64,8 @@ class Mode:
     rounds: int
     sizes_mib: Sequence[float]
     calls: int  # iterations per batch of the small workloads
-    dicom_calls: dict[float, int]  # iterations per batch, by size
+    # By size: (iterations per batch, pairs of batches per round).
+    dicom_calls: dict[float, tuple[int, int]]
     http_rounds: int
     http_requests: int  # requests per HTTP configuration and round
     http_clients: Sequence[int]
@@ -78,7 +79,7 @@ FULL = Mode(
     rounds=11,
     sizes_mib=(1, 10, 100),
     calls=500,
-    dicom_calls={1: 20, 10: 6, 100: 3},
+    dicom_calls={1: (20, 1), 10: (3, 2), 100: (1, 5)},
     http_rounds=5,
     http_requests=1500,
     http_clients=(1, 4, 16),
@@ -91,7 +92,7 @@ QUICK = Mode(
     rounds=1,
     sizes_mib=(0.0625, 1),
     calls=50,
-    dicom_calls={0.0625: 5, 1: 3},
+    dicom_calls={0.0625: (5, 1), 1: (1, 2)},
     http_rounds=1,
     http_requests=40,
     http_clients=(1, 4),
@@ -265,6 +266,8 @@ class Row:
     n: int
     size: float | None = None  # the DICOM size, for the dicom workloads
     extra: dict[str, Any] = field(default_factory=dict)
+    # Pairs of batches (C, Python) per round.
+    pairs: int = 1
     # The processes that run it ("sdk", "opy").
     sides: tuple[str, ...] = ("sdk", "opy")
     # Batches of samples (ns per iteration, one batch a round) by side
@@ -314,8 +317,9 @@ def rows_for(mode: Mode) -> list[Row]:
                     f"get_dicom {size_label(size)}, {what}",
                     c_workload,
                     py_workload,
-                    mode.dicom_calls[size],
+                    mode.dicom_calls[size][0],
                     size=size,
+                    pairs=mode.dicom_calls[size][1],
                 )
             )
     return rows
@@ -355,7 +359,7 @@ def time_rows(sides: list[Side], rows: list[Row], rounds: int) -> None:
                 pair = [("c", row.c_workload), ("py", row.py_workload)]
                 if number % 2:
                     pair.reverse()
-                for impl, workload in pair:
+                for impl, workload in pair * row.pairs:
                     route = "c" if impl == "c" else side.name
                     answer = side.run(
                         route, workload, row.n, **arguments(side, row)
@@ -486,6 +490,10 @@ class MemoryResult:
     calls: int
     before_kib: int
     after_kib: int
+    # For the bodies: the size after the first tenth of the requests, to
+    # tell a warm-up from a growth per request; why the run stopped early.
+    tenth_kib: int | None = None
+    note: str = ""
 
 
 def memory_operations(mode: Mode) -> list[tuple[str, str, str, dict]]:
@@ -538,6 +546,11 @@ def measure_memory(sides: list[Side], mode: Mode) -> list[MemoryResult]:
     return results
 
 
+# A plugin that keeps every body would take the machine's memory: the
+# bodies stop when the process has grown by this much.
+BODY_GROWTH_LIMIT_KIB = 1024 * 1024
+
+
 def post_bodies(side: Side, mode: Mode) -> MemoryResult:
     """RSS before and after POSTs of a large body to the Python route."""
     body = os.urandom(int(mode.memory_body_mib * MIB))
@@ -545,12 +558,21 @@ def post_bodies(side: Side, mode: Mode) -> MemoryResult:
     connection = http.client.HTTPConnection(
         "127.0.0.1", side.server.http_port, timeout=120
     )
+    before = 0
+    tenth = None
+    note = ""
+    done = 0
     try:
-        before = 0
         for number in range(mode.memory_bodies + 1):
             if number == 1:
                 # The first request sizes Orthanc's buffers: start after.
                 before = side.rss_kib()
+            elif number == max(2, mode.memory_bodies // 10 + 1):
+                tenth = side.rss_kib()
+            if number > 0 and side.rss_kib() - before > BODY_GROWTH_LIMIT_KIB:
+                note = f"stopped: grew by over {BODY_GROWTH_LIMIT_KIB // 1024}"
+                note += " MiB"
+                break
             connection.request(
                 "POST",
                 path,
@@ -563,15 +585,18 @@ def post_bodies(side: Side, mode: Mode) -> MemoryResult:
                 body
             ):
                 raise RuntimeError(f"{path} answered {response.status}")
+            done = number
     finally:
         connection.close()
     return MemoryResult(
         side.name,
         "py",
         f"POST {size_label(mode.memory_body_mib)} body",
-        mode.memory_bodies,
+        done,
         before,
         side.rss_kib(),
+        tenth_kib=tenth,
+        note=note,
     )
 
 
@@ -583,6 +608,10 @@ def us(ns: float) -> str:
     if ns >= 1e6:
         return f"{ns / 1e6:.2f} ms"
     return f"{ns / 1e3:.1f} µs"
+
+
+def mib(kib: int) -> str:
+    return f"{kib / 1024:.1f} MiB"
 
 
 def spread(batches: list[list[int]]) -> str:
@@ -645,6 +674,12 @@ def report(
     names = [side.name for side in sides]
     have_opy = "opy" in names
     out = [f"Command: `{command}` ({mode_name} mode)", ""]
+    if mode_name == "quick":
+        out += [
+            "Quick mode proves that the harness works: its counts are too",
+            "small for the figures, ratios and verdicts to mean anything.",
+            "",
+        ]
     out += machine()
     for side in sides:
         info = side.info
@@ -736,24 +771,42 @@ def report(
         "",
         "### Resident size of the Orthanc process",
         "",
-        "| plugin | operation | calls | before | after | growth |",
-        "|---|---|---|---|---|---|",
+        'The bodies start after one request; "after 1/10" is the size',
+        "once a tenth of them were sent.",
+        "",
+        "| plugin | operation | calls | before | after 1/10 | after |"
+        " growth | per call |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     worst = 0
+    bodies: dict[str, MemoryResult] = {}
     for result in memory:
         growth = result.after_kib - result.before_kib
-        if result.impl == "py" and result.side == "sdk":
+        if result.operation.startswith("POST"):
+            bodies[result.side] = result
+        elif result.impl == "py" and result.side == "sdk":
             worst = max(worst, growth)
+        tenth = "" if result.tenth_kib is None else mib(result.tenth_kib)
+        per_call = growth * 1024 / max(1, result.calls)
+        note = f" ({result.note})" if result.note else ""
         out.append(
-            f"| {labels[(result.side, result.impl)]} | {result.operation} |"
-            f" {result.calls:,} | {result.before_kib / 1024:.1f} MiB |"
-            f" {result.after_kib / 1024:.1f} MiB |"
-            f" {growth / 1024:+.2f} MiB |"
+            f"| {labels[(result.side, result.impl)]} |"
+            f" {result.operation}{note} | {result.calls:,} |"
+            f" {mib(result.before_kib)} | {tenth} | {mib(result.after_kib)} |"
+            f" {growth / 1024:+.2f} MiB | {per_call:+,.0f} B |"
         )
 
     if fakecore:
         out += fakecore_table(fakecore)
     verdicts = targets(rows, ratios, worst, have_opy)
+    for name, result in bodies.items():
+        growth = result.after_kib - result.before_kib
+        verdicts.append(
+            f"{labels[(name, 'py')]}: {result.calls:,} requests of"
+            f" {result.operation.removeprefix('POST ')} to a Python route"
+            f" grew the process by {growth / 1024:+.1f} MiB"
+            + (f" ({result.note})" if result.note else "")
+        )
     out += ["", "### Targets", ""] + [f"- {v}" for v in verdicts]
     return "\n".join(out) + "\n", verdicts
 

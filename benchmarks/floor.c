@@ -76,8 +76,9 @@ now_ns(void)
 {
     struct timespec now;
 
-    /* CLOCK_MONOTONIC cannot fail with a valid pointer on Linux. */
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0) {
+        return 0;
+    }
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
@@ -105,8 +106,12 @@ text_append(Text *text, const char *format, ...)
         text->capacity = capacity;
     }
     va_start(args, format);
-    vsnprintf(text->data + text->size, (size_t)length + 1, format, args);
+    length = vsnprintf(text->data + text->size, (size_t)length + 1, format,
+                       args);
     va_end(args);
+    if (length < 0) {
+        return -1;
+    }
     text->size += (size_t)length;
     return 0;
 }
@@ -227,6 +232,7 @@ parse_job(const OrthancPluginHttpRequest *request, Job *job)
     const char *name = get_argument(request, "workload");
     const char *text;
     char *end;
+    long value;
     size_t i;
 
     if (name == NULL) {
@@ -251,7 +257,14 @@ parse_job(const OrthancPluginHttpRequest *request, Job *job)
         return -1;
     }
     text = get_argument(request, "property");
-    job->property = text != NULL ? (int32_t)strtol(text, NULL, 10) : 0;
+    value = text != NULL ? strtol(text, &end, 10) : 0;
+    if (text != NULL && (*end != '\0' || end == text)) {
+        return -1;
+    }
+    if (value < INT32_MIN || value > INT32_MAX) {
+        return -1;
+    }
+    job->property = (int32_t)value;
     text = get_argument(request, "each");
     job->each = text == NULL || strcmp(text, "0") != 0;
     job->arg = get_argument(request, "arg");

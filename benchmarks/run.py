@@ -655,6 +655,21 @@ def machine() -> list[str]:
         f" {total_kib / MIB:.0f} GiB, {platform.platform()}",
         f"- Orthanc: {orthanc.strip()}",
     ]
+    packages = []
+    for package in ("orthanc", "orthanc-python"):
+        try:
+            version = subprocess.run(
+                ["dpkg-query", "-W", "-f=${Version}", package],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            ).stdout.strip()
+        except OSError:
+            version = ""
+        if version:
+            packages.append(f"{package} {version}")
+    if packages:
+        lines.append(f"- Debian packages: {', '.join(packages)}")
     return lines
 
 

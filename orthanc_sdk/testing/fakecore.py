@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import _host
+from .. import callbacks as _callbacks
 from ..context import Context
 from ..enums import ErrorCode
 
@@ -483,7 +484,15 @@ class FakeCore:
         return len(addresses)
 
     def dispose(self) -> None:
-        """Close the context and stop serving it."""
+        """Close the context and stop serving it.
+
+        The on-change dispatcher is one per process, registered with the
+        first core that asks for it: if that was this core, it is stopped
+        here, so that the next core's plugin registers its handlers anew
+        instead of adding them to a dispatcher left from an earlier test.
+        """
+        if "RegisterOnChangeCallback" in self.services():
+            _callbacks.stop_changes(timeout=1.0)
         self.context.close(timeout=1.0)
         with _lock:
             _cores.pop(self.address, None)

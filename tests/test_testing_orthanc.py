@@ -76,3 +76,32 @@ def test_route_statuses_match_orthanc(start_orthanc: Any) -> None:
 
     assert faked == real
     assert real[409] == 409 and real[418] in (0, 500)
+
+
+# Orthanc percent-decodes the path (not "+", and not an invalid escape)
+# before it matches the routes; the GET arguments stay encoded.
+REQUESTS = [
+    "/request/plain",
+    "/request/x%20y?c=%41&d=%20",
+    "/request/a+b",
+    "/request/a%2Fb",
+    "/request/%C3%A9t%C3%A9",
+    "/request/%zz",
+]
+
+
+@pytest.mark.orthanc
+def test_route_requests_match_orthanc(start_orthanc: Any) -> None:
+    server: OrthancServer = start_orthanc(plugin_script("request_probe.py"))
+    real = {uri: server.get(uri).json() for uri in REQUESTS}
+
+    with FakeOrthanc() as fake:
+        load_probe("request_probe.py").initialize(fake.context)
+        faked = {uri: fake.call_route("GET", uri).json() for uri in REQUESTS}
+
+    assert faked == real
+    assert real["/request/x%20y?c=%41&d=%20"] == {
+        "url": "/request/x y",
+        "groups": ["x y"],
+        "get": {"c": "%41", "d": "%20"},
+    }

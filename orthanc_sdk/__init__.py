@@ -26,7 +26,8 @@ except ModuleNotFoundError as error:
         "orthanc_sdk was imported from a folder without its compiled"
         f" modules ({os.path.dirname(os.path.abspath(__file__))}), such as"
         " the source tree, which shadows the installed package: run Python"
-        " from another folder, or install it (bash scripts/setup.sh)"
+        " from another folder (bash scripts/setup.sh installs the package"
+        " if it is not installed yet)"
     ) from error
 
 from ._host import current_context

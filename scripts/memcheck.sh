@@ -38,6 +38,8 @@ if [ "$asan_only" -eq 0 ] && ! command -v valgrind >/dev/null; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "memcheck: installing valgrind"
+    # setup.sh updates the package lists only when it installs something.
+    $sudo apt-get update -q
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
         --no-install-recommends valgrind
 fi

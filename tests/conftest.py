@@ -8,6 +8,7 @@ test files, a synthetic DICOM maker and a raw HTTP client.
 
 import base64
 import functools
+import importlib.util
 import io
 import os
 import re
@@ -16,6 +17,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -73,6 +75,29 @@ def orthanc_version() -> tuple[int, ...]:
 def plugin_script(name: str) -> str:
     """Absolute path of a plugin script in ``tests/plugins``."""
     return os.path.join(PLUGINS, name)
+
+
+def import_script(path: str, name: str) -> ModuleType:
+    """A plugin script imported as module ``name``, for the fake core."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def c_string_or_error(value: str | bytes) -> bytes | type[Exception]:
+    """The bytes a core must see for a string argument, or the exception.
+
+    A ``str`` goes as UTF-8 (lone surrogates as the bytes they stand
+    for); a NUL, which would cut the C string short, is refused.
+    """
+    if isinstance(value, str):
+        try:
+            value = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return ValueError
+    return ValueError if b"\0" in value else value
 
 
 def sdk_server(

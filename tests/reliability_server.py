@@ -28,6 +28,7 @@ from conftest import (
 )
 
 from orthanc_sdk.server import OrthancServer
+from orthanc_sdk.testing import upload_dicom
 
 __all__ = ["Reliability", "reliability", "upload"]
 
@@ -68,11 +69,8 @@ class Reliability:
 
 def upload(server: OrthancServer, data: bytes) -> str:
     """Store one DICOM file; its Orthanc id."""
-    answer = server.post(
-        "/instances", data, headers={"Content-Type": "application/dicom"}
-    )
-    assert answer.status == 200, answer.text
-    return answer.json()["ID"]
+    (instance,) = upload_dicom(server, data)
+    return instance
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import mmap
 
 import numpy as np
 import pytest
+from conftest import c_string_or_error
 from fakecore import Answer, FakeCore
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -342,16 +343,6 @@ STRINGS = st.one_of(ANY_TEXT, st.binary(max_size=40))
 BOUNDED = settings(max_examples=200, deadline=None, database=None)
 
 
-def _expected(value: str | bytes) -> bytes | type[Exception]:
-    """The bytes the core must see, or the exception the call must raise."""
-    if isinstance(value, str):
-        try:
-            value = value.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:
-            return ValueError
-    return ValueError if b"\0" in value else value
-
-
 def _echo(call) -> Answer:
     return Answer(body=call.uri + b"|" + (call.body or b""), status=299)
 
@@ -359,7 +350,7 @@ def _echo(call) -> Answer:
 @BOUNDED
 @given(uri=STRINGS, body=st.binary(max_size=2048))
 def test_post_round_trip(uri, body) -> None:
-    expected = _expected(uri)
+    expected = c_string_or_error(uri)
     with FakeCore() as core:
         core.answer("RestApiPost", _echo)
 
@@ -382,7 +373,7 @@ def test_post_round_trip(uri, body) -> None:
 @given(uri=STRINGS, headers=st.lists(st.tuples(STRINGS, STRINGS), max_size=4))
 def test_get_round_trip(uri, headers) -> None:
     flat = [text for pair in headers for text in pair]
-    expected = [_expected(value) for value in [uri, *flat]]
+    expected = [c_string_or_error(value) for value in [uri, *flat]]
     with FakeCore() as core:
         core.answer("RestApiGet2", _echo)
 
@@ -415,7 +406,7 @@ METHODS = st.sampled_from(
 )
 def test_call_rest_api_round_trip(method, uri, body, headers) -> None:
     flat = [text for pair in headers.items() for text in pair]
-    expected = [_expected(value) for value in [uri, *flat]]
+    expected = [c_string_or_error(value) for value in [uri, *flat]]
     with FakeCore() as core:
         core.answer("CallRestApi", _echo)
 

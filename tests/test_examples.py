@@ -8,7 +8,6 @@ plugin author follows.
 
 import base64
 import hashlib
-import importlib.util
 import os
 import time
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import make_dicom
+from conftest import import_script, make_dicom
 
 from orthanc_sdk import ChangeType, ResourceType
 from orthanc_sdk.server import OrthancServer
@@ -34,13 +33,7 @@ def example(name: str) -> str:
 
 def import_example(name: str) -> ModuleType:
     """An example plugin imported as a module, for the fake core."""
-    spec = importlib.util.spec_from_file_location(
-        f"example_{name}", example(f"{name}.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_script(example(f"{name}.py"), f"example_{name}")
 
 
 def study_of(server: OrthancServer, instance: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from conftest import c_string_or_error
 from fakecore import Answer, Call, FakeCore
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,16 +32,6 @@ STRINGS = st.one_of(ANY_TEXT, st.binary(max_size=40))
 ANSWERS = st.binary(max_size=512)
 # What a core sends back as a C string cannot hold a NUL.
 C_STRINGS = st.binary(max_size=64).map(lambda data: data.replace(b"\0", b""))
-
-
-def _expected(value: str | bytes) -> bytes | type[Exception]:
-    """The bytes the core must see, or the exception the call raises."""
-    if isinstance(value, str):
-        try:
-            value = value.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:
-            return ValueError
-    return ValueError if b"\0" in value else value
 
 
 def _uri(call: Call) -> bytes | None:
@@ -85,7 +76,7 @@ BUFFER_SLOTS: dict[
 @given(value=STRINGS, answer=ANSWERS)
 def test_buffer_wrappers_round_trip(slot, value, answer) -> None:
     service, invoke, seen = BUFFER_SLOTS[slot]
-    expected = _expected(value)
+    expected = c_string_or_error(value)
     with FakeCore() as core:
         core.answer(service, body=answer)
 
@@ -106,7 +97,7 @@ def test_buffer_wrappers_round_trip(slot, value, answer) -> None:
 @given(value=STRINGS)
 def test_delete_round_trip(after, value) -> None:
     service = "RestApiDelete" + ("AfterPlugins" if after else "")
-    expected = _expected(value)
+    expected = c_string_or_error(value)
     with FakeCore() as core:
         if expected is ValueError:
             with pytest.raises(ValueError):
@@ -132,7 +123,7 @@ LOOKUPS = {
 @given(value=STRINGS, result=C_STRINGS)
 def test_lookups_round_trip(method, value, result) -> None:
     service = LOOKUPS[method]
-    expected = _expected(value)
+    expected = c_string_or_error(value)
     with FakeCore() as core:
         core.answer(service, result=result)
         function = getattr(core.context, method)
@@ -160,7 +151,7 @@ PROPERTIES = st.one_of(
 @BOUNDED
 @given(number=PROPERTIES, value=STRINGS, stored=C_STRINGS)
 def test_global_properties_round_trip(number, value, stored) -> None:
-    expected = _expected(value)
+    expected = c_string_or_error(value)
     in_range = INT32[0] <= number <= INT32[1]
     with FakeCore() as core:
         context = core.context

@@ -13,6 +13,7 @@ import time
 import pytest
 
 import orthanc_sdk
+from orthanc_sdk import callbacks
 from orthanc_sdk.testing import FakeOrthanc
 
 
@@ -246,3 +247,18 @@ def test_locked_routes_run_one_at_a_time(fake_orthanc: FakeOrthanc) -> None:
         thread.join(10)
     assert answers == [200] * 4
     assert most[0] == 1
+
+
+def test_each_fake_sees_its_plugin_register_on_change() -> None:
+    # The dispatcher is one per process: a fake left behind by an earlier
+    # test must not keep it, nor the handlers registered through it.
+    def handler(*event: object) -> None:
+        pass
+
+    for _ in range(2):
+        with FakeOrthanc() as fake:
+            fake.context.register_on_change_callback(handler)
+            assert fake.services().count("RegisterOnChangeCallback") == 1
+            assert callbacks.change_dispatcher(fake.context).handlers == [
+                handler
+            ]

@@ -1,11 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The fake core against a real Orthanc, where they must agree."""
 
-import importlib.util
 from typing import Any
 
 import pytest
-from conftest import plugin_script
+from conftest import import_script, plugin_script
 
 from orthanc_sdk import ErrorCode
 from orthanc_sdk.server import OrthancServer
@@ -27,20 +26,22 @@ CODES = [
 ]
 
 
+def load_probe(name: str) -> Any:
+    """A probe plugin of tests/plugins, imported for the fake core."""
+    return import_script(plugin_script(name), name[:-3])
+
+
 @pytest.mark.orthanc
 def test_route_error_statuses_match_orthanc(start_orthanc: Any) -> None:
-    script = plugin_script("route_codes_probe.py")
-    server: OrthancServer = start_orthanc(script)
+    server: OrthancServer = start_orthanc(
+        plugin_script("route_codes_probe.py")
+    )
     real = {
         code: server.get(f"/route-codes/{int(code)}").status for code in CODES
     }
 
     with FakeOrthanc() as fake:
-        spec = importlib.util.spec_from_file_location("route_codes", script)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        module.initialize(fake.context)
+        load_probe("route_codes_probe.py").initialize(fake.context)
         faked = {
             code: fake.call_route("GET", f"/route-codes/{int(code)}").status
             for code in CODES
@@ -52,16 +53,6 @@ def test_route_error_statuses_match_orthanc(start_orthanc: Any) -> None:
 
 STATUSES = [200, 201, 204, 226, 299, 302, 307, 308, 409, 418, 422, 451]
 STATUSES += [500, 508, 510, 599]
-
-
-def load_probe(name: str) -> Any:
-    """A probe plugin of tests/plugins, imported for the fake core."""
-    path = plugin_script(name)
-    spec = importlib.util.spec_from_file_location(name[:-3], path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.orthanc
@@ -85,3 +76,32 @@ def test_route_statuses_match_orthanc(start_orthanc: Any) -> None:
 
     assert faked == real
     assert real[409] == 409 and real[418] in (0, 500)
+
+
+# Orthanc percent-decodes the path (not "+", and not an invalid escape)
+# before it matches the routes; the GET arguments stay encoded.
+REQUESTS = [
+    "/request/plain",
+    "/request/x%20y?c=%41&d=%20",
+    "/request/a+b",
+    "/request/a%2Fb",
+    "/request/%C3%A9t%C3%A9",
+    "/request/%zz",
+]
+
+
+@pytest.mark.orthanc
+def test_route_requests_match_orthanc(start_orthanc: Any) -> None:
+    server: OrthancServer = start_orthanc(plugin_script("request_probe.py"))
+    real = {uri: server.get(uri).json() for uri in REQUESTS}
+
+    with FakeOrthanc() as fake:
+        load_probe("request_probe.py").initialize(fake.context)
+        faked = {uri: fake.call_route("GET", uri).json() for uri in REQUESTS}
+
+    assert faked == real
+    assert real["/request/x%20y?c=%41&d=%20"] == {
+        "url": "/request/x y",
+        "groups": ["x y"],
+        "get": {"c": "%41", "d": "%20"},
+    }

@@ -33,11 +33,13 @@ import json
 import re
 import threading
 import traceback
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import _host
+from .. import callbacks as _callbacks
 from ..context import Context
 from ..enums import ErrorCode
 
@@ -483,7 +485,15 @@ class FakeCore:
         return len(addresses)
 
     def dispose(self) -> None:
-        """Close the context and stop serving it."""
+        """Close the context and stop serving it.
+
+        The on-change dispatcher is one per process, registered with the
+        first core that asks for it: if that was this core, it is stopped
+        here, so that the next core's plugin registers its handlers anew
+        instead of adding them to a dispatcher left from an earlier test.
+        """
+        if "RegisterOnChangeCallback" in self.services():
+            _callbacks.stop_changes(timeout=1.0)
         self.context.close(timeout=1.0)
         with _lock:
             _cores.pop(self.address, None)
@@ -927,9 +937,11 @@ class FakeOrthanc(FakeCore):
     ) -> RouteAnswer:
         """Serve one HTTP request with the plugin's registered routes.
 
-        The first route whose expression matches the whole path gets the
-        request, with its groups, GET arguments (from the query string,
-        not decoded, as Orthanc 1.10 passes them) and headers.  Routes
+        The path is percent-decoded first, as Orthanc does (``+`` and an
+        invalid escape stay as they are); the first route whose expression
+        matches the whole of it gets the request, with its groups, GET
+        arguments (from the query string, not decoded, as Orthanc 1.10
+        passes them) and headers.  Routes
         registered with ``lock=True`` run one at a time, as under Orthanc's
         global plugin lock.  Calls from several threads at once are fine.
 
@@ -945,6 +957,7 @@ class FakeOrthanc(FakeCore):
         if not uri.startswith("/"):
             raise ValueError(f"uri must start with '/': {uri!r}")
         path, _, query = uri.partition("?")
+        path = urllib.parse.unquote(path, errors="surrogateescape")
         for route in self._routes:
             match = route.regex.fullmatch(path)
             if match is not None:
@@ -983,7 +996,7 @@ class FakeOrthanc(FakeCore):
         ffi, lib = self.ffi, self.lib
 
         def strings(values: list[str]) -> tuple[Any, list[Any]]:
-            keep = [ffi.new("char[]", v.encode("utf-8")) for v in values]
+            keep = [ffi.new("char[]", _encode(v)) for v in values]
             return ffi.new("const char *[]", keep or [ffi.NULL]), keep
 
         keepalive: list[Any] = []
@@ -1007,7 +1020,7 @@ class FakeOrthanc(FakeCore):
         body = ffi.new("char[]", data or b"\0")
         request.body = body if data else ffi.NULL
         request.bodySize = len(data)
-        url = ffi.new("char[]", path.encode("utf-8"))
+        url = ffi.new("char[]", _encode(path))
         # The output is an opaque handle: a cookie the answer services
         # recognise this call by.
         cookie = ffi.new("char *")
@@ -1183,6 +1196,11 @@ class FakeOrthanc(FakeCore):
 
 def _decode(data: bytes | None) -> str:
     return "" if data is None else data.decode("utf-8", "surrogateescape")
+
+
+def _encode(text: str) -> bytes:
+    # A decoded path may hold bytes that are not UTF-8 (%FF).
+    return text.encode("utf-8", "surrogateescape")
 
 
 _ORTHANC_HANDLERS: dict[str, Callable[[FakeOrthanc, Call, Any], int]] = {

@@ -33,16 +33,8 @@ if [ "${1:-}" = "--asan-only" ]; then
 fi
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# setup.sh installs valgrind too.
 bash scripts/setup.sh >/dev/null
-if [ "$asan_only" -eq 0 ] && ! command -v valgrind >/dev/null; then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    echo "memcheck: installing valgrind"
-    # setup.sh updates the package lists only when it installs something.
-    $sudo apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
-        --no-install-recommends valgrind
-fi
 venv=${ORTHANC_SDK_ASAN_VENV:-.venv-asan}
 python=${PYTHON:-python3}
 

@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 venv=${ORTHANC_SDK_VENV:-.venv}
 python=${PYTHON:-python3}
 
-packages=(orthanc orthanc-dev gcc g++ python3-dev python3-venv libpython3-dev)
+# valgrind: the suite runs one scenario inside Orthanc under memcheck.
+packages=(orthanc orthanc-dev gcc g++ python3-dev python3-venv libpython3-dev
+    valgrind)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null \

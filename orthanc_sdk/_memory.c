@@ -427,6 +427,23 @@ OwnedMemory_release(OwnedMemory *self, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* The with statement, in C: a Python __enter__ and __exit__ would cost two
+ * frames on every answer. */
+static PyObject *
+OwnedMemory_enter(OwnedMemory *self, PyObject *Py_UNUSED(ignored))
+{
+    Py_INCREF(self);
+    return (PyObject *)self;
+}
+
+static PyObject *
+OwnedMemory_exit(OwnedMemory *self, PyObject *const *Py_UNUSED(args),
+                 Py_ssize_t Py_UNUSED(nargs))
+{
+    /* None: an exception raised in the block goes on. */
+    return OwnedMemory_release(self, NULL);
+}
+
 static PyObject *
 OwnedMemory_get_released(OwnedMemory *self, void *Py_UNUSED(closure))
 {
@@ -975,6 +992,9 @@ static PyMethodDef OwnedMemory_methods[] = {
     {"release", (PyCFunction)OwnedMemory_release, METH_NOARGS,
      "Give the memory back now.  Idempotent.  Raises BufferError while a "
      "view is alive."},
+    {"__enter__", (PyCFunction)OwnedMemory_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))OwnedMemory_exit, METH_FASTCALL,
+     "Release the memory (see release())."},
     {NULL, NULL, 0, NULL},
 };
 

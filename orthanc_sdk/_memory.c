@@ -256,7 +256,9 @@ CallGuard_close(CallGuard *self, PyObject *args)
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
     }
-    /* Read under the GIL, which every writer holds. */
+    /* Read under the GIL, which every writer holds.  Unlike
+     * threading.Event.wait, the wait below is not cut short by a signal
+     * (KeyboardInterrupt): the timeout bounds it. */
     start = self->idle_count;
     Py_BEGIN_ALLOW_THREADS
     status = wait_idle(self, start, timeout == Py_None ? NULL : &deadline);

@@ -59,10 +59,13 @@ shim = Extension(
     extra_link_args=libpython_flags(),
 )
 
+# The Buffer type and the C path of the hot Context calls, which make the
+# SDK's inline calls themselves: they need the header too.
 memory = Extension(
     "orthanc_sdk._memory",
     sources=["orthanc_sdk/_memory.c"],
-    extra_compile_args=["-Wall"],
+    include_dirs=BUILDER["include_dirs"](),
+    extra_compile_args=["-Wall", "-Wextra"],
 )
 
 setup(

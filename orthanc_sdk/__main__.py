@@ -169,7 +169,9 @@ class _LogStream(threading.Thread):
     def run(self) -> None:
         out = sys.stdout.buffer
         while not os.path.exists(self.path):
-            if self.done.wait(_POLL_SECONDS):
+            # Orthanc may write its log and exit within one poll (a plugin
+            # that fails at start-up takes about 0.2 s): look once more.
+            if self.done.wait(_POLL_SECONDS) and not os.path.exists(self.path):
                 return
         with open(self.path, "rb") as log:
             while True:

@@ -38,12 +38,6 @@ class Buffer(OwnedMemory):
         state = "released" if self.released else f"{self.nbytes} bytes"
         return f"<orthanc_sdk.Buffer {state}>"
 
-    def __enter__(self) -> Buffer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
-
     def __bytes__(self) -> bytes:
         with memoryview(self) as view:
             return view.tobytes()

@@ -11,8 +11,13 @@ C in these ways only:
 * answers are :class:`~orthanc_sdk.buffers.Buffer` objects, read without a
   copy.
 
-Orthanc runs these services concurrently and cffi releases the GIL around C
-calls, so every call allocates its own parameters: nothing mutable is shared.
+Orthanc runs these services concurrently and the GIL is released around
+every SDK call, so every call allocates its own parameters: nothing mutable
+is shared.  The hot calls (``rest_api_get`` without headers,
+``get_dicom_for_instance``, the lookups, the global properties) are made in
+C by the context's :class:`~orthanc_sdk._memory.CallGuard`, which also
+counts the calls in flight; the others go through cffi (``lib``).  Both
+raise the same exceptions, through the helpers of this module.
 """
 
 from __future__ import annotations
@@ -21,11 +26,11 @@ import functools
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._memory import CallGuard, _setup
 from ._orthanc_sdk_cffi import ffi, lib
 from .buffers import Buffer
 from .callbacks import (
@@ -145,6 +150,28 @@ def _property(property: object) -> int:
     return property
 
 
+def _plugin_property(property: object) -> int:
+    number = _property(property)
+    if number < FIRST_PLUGIN_PROPERTY:
+        raise ValueError(
+            f"global property {number} is reserved: Orthanc keeps"
+            f" properties below {FIRST_PLUGIN_PROPERTY} for itself;"
+            " plugins use 1024 and above"
+        )
+    return number
+
+
+def _fail(pointer: Any, code: int, function: str, detail: bytes) -> None:
+    """Raise for an error code that the C path got (it is never success)."""
+    check(code, function, _decode(detail), context=pointer)
+
+
+# What the C path answers and raises with: Buffers, and the exceptions and
+# messages of the helpers above, which it calls only for input that its
+# fast paths do not take (or to raise) and for error codes.
+_setup(Buffer, ContextClosedError, _fail, _encode, _property, _plugin_property)
+
+
 def _method(method: object) -> HttpMethod:
     if isinstance(method, bool) or not isinstance(method, (str, int)):
         raise TypeError(
@@ -166,50 +193,6 @@ def _method(method: object) -> HttpMethod:
     )
 
 
-class _CallGuard:
-    """Counts the SDK calls in flight, so that closing can wait for them.
-
-    Two steps end a context: *closed* (Orthanc is stopping: SDK calls are
-    refused, but logging and giving memory back still reach the core, which
-    is alive) and *detached* (the core is about to go: nothing reaches it).
-    """
-
-    def __init__(self) -> None:
-        # Re-entrant: a Buffer collected while the lock is held frees itself
-        # through this guard on the same thread.  A bare lock (not a
-        # Condition, whose methods are Python code) keeps the cost of each
-        # call under a microsecond.
-        self._lock = threading.RLock()
-        self._idle = threading.Event()
-        self._busy = 0
-        self.closed = False
-        self.detached = False
-
-    def enter(self, *, while_closed: bool = False) -> None:
-        with self._lock:
-            if self.detached or (self.closed and not while_closed):
-                raise ContextClosedError(
-                    "Orthanc is stopping: the plugin can no longer call the"
-                    " SDK"
-                )
-            self._busy += 1
-
-    def leave(self) -> None:
-        with self._lock:
-            self._busy -= 1
-            if self._busy == 0 and self.closed:
-                self._idle.set()
-
-    def close(self, timeout: float, *, detach: bool) -> bool:
-        with self._lock:
-            self.closed = True
-            self.detached = self.detached or detach
-            if self._busy == 0:
-                return True
-            self._idle.clear()
-        return self._idle.wait(timeout)
-
-
 def _sdk_call(function: Callable[..., Any]) -> Callable[..., Any]:
     """Run a method inside the context's call guard."""
 
@@ -222,6 +205,17 @@ def _sdk_call(function: Callable[..., Any]) -> Callable[..., Any]:
             self._guard.leave()
 
     return guarded
+
+
+def _c_call(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a method that the call guard makes in C; the same function.
+
+    Typed as :func:`_sdk_call`, so that type checkers see these methods as
+    before they moved to C.  (A precise ``Buffer`` would, for one, make
+    ``numpy.frombuffer(buffer)`` fail under mypy on Python 3.11, whose
+    numpy stubs list the buffer types they take.)
+    """
+    return function
 
 
 class Context:
@@ -256,7 +250,9 @@ class Context:
             raise ValueError("the OrthancPluginContext pointer is NULL")
 
         self._pointer = pointer
-        self._guard = _CallGuard()
+        # Counts the calls in flight (closing waits for them) and makes
+        # the hot ones in C.
+        self._guard = CallGuard(pointer, int(ffi.cast("uintptr_t", pointer)))
         self.orthanc_version = ffi.string(pointer.orthancVersion).decode()
         self._configuration: dict[str, Any] | None = None
         # What C may still call: the registered REST callbacks.
@@ -288,34 +284,17 @@ class Context:
         process's exit.  Returns False when calls were still running at the
         timeout.
         """
-        return self._guard.close(timeout, detach=detach)
+        return self._guard.close(timeout, detach)
 
     # ---- memory ---------------------------------------------------------
 
-    def _free_buffer(self, buffer: Any) -> None:
-        # The releaser of every Buffer: once detached, the context's Free
-        # pointer may be gone with the core, so the memory is left to exit.
-        try:
-            self._guard.enter(while_closed=True)
-        except ContextClosedError:
-            return
-        try:
-            lib.OrthancPluginFreeMemoryBuffer(self._pointer, buffer)
-        finally:
-            self._guard.leave()
-
     def _take(self, buffer: Any) -> Buffer:
-        """Wrap a filled ``OrthancPluginMemoryBuffer *`` in a Buffer."""
-        result = Buffer()
-        if buffer.data == ffi.NULL:
-            # An empty answer: nothing to free.
-            return result
-        result._attach(
-            int(ffi.cast("uintptr_t", buffer.data)),
-            buffer.size,
-            functools.partial(self._free_buffer, buffer),
-        )
-        return result
+        """A Buffer owning a filled ``OrthancPluginMemoryBuffer *``.
+
+        The struct is copied into the Buffer, which frees the memory
+        through the call guard (not once the context is detached).
+        """
+        return self._guard.take(int(ffi.cast("uintptr_t", buffer)))
 
     def _discard(self, buffer: Any) -> None:
         """Free a buffer that the core filled before answering an error."""
@@ -335,7 +314,7 @@ class Context:
 
     # ---- REST API -------------------------------------------------------
 
-    @_sdk_call
+    @_c_call
     def rest_api_get(
         self,
         uri: str,
@@ -354,31 +333,31 @@ class Context:
                 it does for most non-200 answers.
             OrthancError: any other code.
         """
+        if headers is None:
+            return self._guard.rest_api_get(uri, after_plugins)
+        answer: Buffer = self._rest_api_get2(uri, headers, after_plugins)
+        return answer
+
+    @_sdk_call
+    def _rest_api_get2(
+        self, uri: str, headers: Headers, after_plugins: bool
+    ) -> Buffer:
         uri_c = _encode(uri, "uri")
-        if headers is not None:
-            count, keys, values, _alive = _headers(headers)
+        count, keys, values, _alive = _headers(headers)
         target = ffi.new("OrthancPluginMemoryBuffer *")
 
-        if headers is not None:
-            name = "OrthancPluginRestApiGet2"
-            code = lib.OrthancPluginRestApiGet2(
-                self._pointer,
-                target,
-                uri_c,
-                count,
-                keys,
-                values,
-                1 if after_plugins else 0,
-            )
-        elif after_plugins:
-            name = "OrthancPluginRestApiGetAfterPlugins"
-            code = lib.OrthancPluginRestApiGetAfterPlugins(
-                self._pointer, target, uri_c
-            )
-        else:
-            name = "OrthancPluginRestApiGet"
-            code = lib.OrthancPluginRestApiGet(self._pointer, target, uri_c)
-        self._raise_unless_success(code, name, uri_c, target)
+        code = lib.OrthancPluginRestApiGet2(
+            self._pointer,
+            target,
+            uri_c,
+            count,
+            keys,
+            values,
+            1 if after_plugins else 0,
+        )
+        self._raise_unless_success(
+            code, "OrthancPluginRestApiGet2", uri_c, target
+        )
 
         return self._take(target)
 
@@ -513,7 +492,7 @@ class Context:
             body=answer,
         )
 
-    @_sdk_call
+    @_c_call
     def get_dicom_for_instance(self, instance_id: str) -> Buffer:
         """The DICOM file of an instance, by its Orthanc identifier.
 
@@ -524,35 +503,11 @@ class Context:
             UnknownResourceError: no such instance.
             OrthancError: any other code.
         """
-        id_c = _encode(instance_id, "instance_id")
-        target = ffi.new("OrthancPluginMemoryBuffer *")
-
-        code = lib.OrthancPluginGetDicomForInstance(
-            self._pointer, target, id_c
-        )
-        self._raise_unless_success(
-            code, "OrthancPluginGetDicomForInstance", id_c, target
-        )
-
-        return self._take(target)
+        return self._guard.get_dicom_for_instance(instance_id)
 
     # ---- lookups --------------------------------------------------------
 
-    def _lookup(self, function: str, value: str, what: str) -> str | None:
-        value_c = _encode(value, what)
-        result = ffi.new("char **")
-
-        code = getattr(lib, "OrthancSdk" + function)(
-            self._pointer, value_c, result
-        )
-        if code == ErrorCode.UNKNOWN_RESOURCE:
-            # The core answers this both for no match and for several.
-            return None
-        self._raise_unless_success(code, "OrthancPlugin" + function, value_c)
-
-        return self._take_string(result[0])
-
-    @_sdk_call
+    @_c_call
     def lookup_patient(self, patient_id: str) -> str | None:
         """The Orthanc id of the patient with this PatientID (0010,0020).
 
@@ -566,17 +521,17 @@ class Context:
         Raises:
             OrthancError: any failure other than "not found".
         """
-        return self._lookup("LookupPatient", patient_id, "patient_id")
+        return self._guard.lookup_patient(patient_id)
 
-    @_sdk_call
+    @_c_call
     def lookup_study(self, study_uid: str) -> str | None:
         """The Orthanc id of the study with this StudyInstanceUID.
 
         Wraps ``OrthancPluginLookupStudy``; see :meth:`lookup_patient`.
         """
-        return self._lookup("LookupStudy", study_uid, "study_uid")
+        return self._guard.lookup_study(study_uid)
 
-    @_sdk_call
+    @_c_call
     def lookup_study_with_accession_number(
         self, accession_number: str
     ) -> str | None:
@@ -585,33 +540,28 @@ class Context:
         Wraps ``OrthancPluginLookupStudyWithAccessionNumber``; see
         :meth:`lookup_patient`.
         """
-        return self._lookup(
-            "LookupStudyWithAccessionNumber",
-            accession_number,
-            "accession_number",
-        )
+        guard = self._guard
+        return guard.lookup_study_with_accession_number(accession_number)
 
-    @_sdk_call
+    @_c_call
     def lookup_series(self, series_uid: str) -> str | None:
         """The Orthanc id of the series with this SeriesInstanceUID.
 
         Wraps ``OrthancPluginLookupSeries``; see :meth:`lookup_patient`.
         """
-        return self._lookup("LookupSeries", series_uid, "series_uid")
+        return self._guard.lookup_series(series_uid)
 
-    @_sdk_call
+    @_c_call
     def lookup_instance(self, sop_instance_uid: str) -> str | None:
         """The Orthanc id of the instance with this SOPInstanceUID.
 
         Wraps ``OrthancPluginLookupInstance``; see :meth:`lookup_patient`.
         """
-        return self._lookup(
-            "LookupInstance", sop_instance_uid, "sop_instance_uid"
-        )
+        return self._guard.lookup_instance(sop_instance_uid)
 
     # ---- global properties and the token --------------------------------
 
-    @_sdk_call
+    @_c_call
     def get_global_property(self, property: int, default: str = "") -> str:
         """A global property stored in Orthanc's database, or ``default``.
 
@@ -621,21 +571,9 @@ class Context:
             TypeError, ValueError: ``property`` is not an int32.
             OrthancError: the core failed.
         """
-        number = _property(property)
-        default_c = _encode(default, "default")
-        result = ffi.new("char **")
+        return self._guard.get_global_property(property, default)
 
-        code = lib.OrthancSdkGetGlobalProperty(
-            self._pointer, number, default_c, result
-        )
-        self._raise_unless_success(
-            code, "OrthancPluginGetGlobalProperty", str(number).encode()
-        )
-
-        value = self._take_string(result[0])
-        return default if value is None else value
-
-    @_sdk_call
+    @_c_call
     def set_global_property(self, property: int, value: str) -> None:
         """Store a global property in Orthanc's database.
 
@@ -648,21 +586,7 @@ class Context:
                 or outside int32, or ``value`` contains a NUL.
             OrthancError: the core failed.
         """
-        number = _property(property)
-        if number < FIRST_PLUGIN_PROPERTY:
-            raise ValueError(
-                f"global property {number} is reserved: Orthanc keeps"
-                f" properties below {FIRST_PLUGIN_PROPERTY} for itself;"
-                " plugins use 1024 and above"
-            )
-        value_c = _encode(value, "value")
-
-        code = lib.OrthancPluginSetGlobalProperty(
-            self._pointer, number, value_c
-        )
-        self._raise_unless_success(
-            code, "OrthancPluginSetGlobalProperty", str(number).encode()
-        )
+        self._guard.set_global_property(property, value)
 
     @_sdk_call
     def generate_rest_api_authorization_token(self) -> str:
@@ -799,9 +723,7 @@ class Context:
             function = lib.OrthancPluginLogWarning
         else:
             function = lib.OrthancPluginLogInfo
-        try:
-            self._guard.enter(while_closed=True)
-        except ContextClosedError:
+        if not self._guard.enter_while_closed():
             return
         try:
             function(self._pointer, text)

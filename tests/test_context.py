@@ -10,6 +10,7 @@ exactly once.
 import json
 import logging
 import threading
+import time
 from collections import defaultdict
 
 import numpy as np
@@ -869,5 +870,36 @@ def test_close_waits_for_a_call_in_flight(core) -> None:
     assert core.services() == ["RestApiGet"]
     assert answers[0] == b"late"
     # Closed, not detached: the core is alive, the answer goes back to it.
+    answers.pop().release()
+    assert core.frees == 1
+
+
+def test_close_wakes_when_the_call_in_flight_ends(core) -> None:
+    """close() returns True as soon as the last call leaves, not later."""
+    inside, go_on = threading.Event(), threading.Event()
+
+    def slow(call: Call) -> Answer:
+        inside.set()
+        go_on.wait(10)
+        return Answer(body=b"late")
+
+    core.answer("GetDicomForInstance", slow)
+    answers: list[Buffer] = []
+    thread = threading.Thread(
+        target=lambda: answers.append(core.context.get_dicom_for_instance("i"))
+    )
+    thread.start()
+    assert inside.wait(10)
+    timer = threading.Timer(0.2, go_on.set)
+    timer.start()
+
+    started = time.monotonic()
+    assert core.context.close(timeout=30) is True
+    waited = time.monotonic() - started
+    thread.join(10)
+    timer.join(10)
+
+    assert 0.1 < waited < 10
+    assert bytes(answers[0]) == b"late"
     answers.pop().release()
     assert core.frees == 1

@@ -439,11 +439,20 @@ OwnedMemory_enter(OwnedMemory *self, PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *
-OwnedMemory_exit(OwnedMemory *self, PyObject *const *Py_UNUSED(args),
-                 Py_ssize_t Py_UNUSED(nargs))
+OwnedMemory_exit(OwnedMemory *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    PyObject *result = OwnedMemory_release(self, NULL);
+
+    /* A view still alive when the block raised: the block's exception is
+     * the one to see, not the BufferError; the memory goes back when the
+     * Buffer is collected, after its last view. */
+    if (result == NULL && nargs > 0 && args[0] != Py_None &&
+        PyErr_ExceptionMatches(PyExc_BufferError)) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
     /* None: an exception raised in the block goes on. */
-    return OwnedMemory_release(self, NULL);
+    return result;
 }
 
 static PyObject *

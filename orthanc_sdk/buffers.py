@@ -11,7 +11,9 @@ Lifetime rules:
 * Every view made from a Buffer keeps it alive, so the memory is never freed
   under a view.  While a view is alive, :meth:`~Buffer.release` (and so the
   end of a ``with`` block) raises ``BufferError``: release the views first
-  (``memoryview.release()``, or drop the arrays made from it).
+  (``memoryview.release()``, or drop the arrays made from it).  When the
+  ``with`` block itself raised, that exception goes on instead, and the
+  memory goes back once the Buffer and its views are collected.
 * Once the plugin has been finalized, nothing is freed through the dead
   context: a Buffer still alive then is left to the process's exit.
 """

@@ -173,6 +173,22 @@ def test_with_and_a_live_view_keeps_the_memory(core) -> None:
     assert core.frees == 1
 
 
+def test_with_a_live_view_keeps_the_block_exception(core) -> None:
+    """The block's own exception wins over the BufferError; freed later."""
+    answer = _get(core)
+    with pytest.raises(KeyError, match="from the block"):
+        with answer:
+            view = memoryview(answer)
+            raise KeyError("from the block")
+
+    assert core.frees == 0
+    assert view.tobytes() == PAYLOAD
+    view.release()
+    del answer
+    gc.collect()
+    assert core.frees == 1
+
+
 # ---- garbage collection -------------------------------------------------
 
 

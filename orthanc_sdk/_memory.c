@@ -30,6 +30,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,9 @@
 #include <time.h>
 
 #include <orthanc/OrthancCPlugin.h>
+
+/* Answers at least this large are freed with the GIL released. */
+#define FREE_WITHOUT_GIL ((uint32_t)1 << 20)
 
 /* What _setup received: the Buffer class that answers are made of, the
  * exception a closed context raises, and the Python functions that raise
@@ -238,6 +242,10 @@ CallGuard_close(CallGuard *self, PyObject *args)
         if (seconds == -1.0 && PyErr_Occurred()) {
             return NULL;
         }
+        if (isnan(seconds)) {
+            PyErr_SetString(PyExc_ValueError, "timeout must not be NaN");
+            return NULL;
+        }
     }
     self->closed = 1;
     self->detached = self->detached || detach;
@@ -325,7 +333,17 @@ give_back(OwnedMemory *self)
         /* Once detached, the context's Free may be gone with the core: the
          * memory is left to the process's exit. */
         if (guard_enter(guard, 1) == 0) {
-            OrthancPluginFreeMemoryBuffer(guard->context, &self->owned);
+            if (self->owned.size >= FREE_WITHOUT_GIL) {
+                /* Unmapping a large block takes milliseconds (about 10 ms
+                 * for 100 MiB here): other threads run meanwhile.  The
+                 * Buffer already reads as released. */
+                Py_BEGIN_ALLOW_THREADS
+                OrthancPluginFreeMemoryBuffer(guard->context, &self->owned);
+                Py_END_ALLOW_THREADS
+            }
+            else {
+                OrthancPluginFreeMemoryBuffer(guard->context, &self->owned);
+            }
             guard_leave(guard);
         }
         self->owned.data = NULL;
@@ -536,11 +554,13 @@ OwnedMemory_dealloc(OwnedMemory *self)
 static void
 discard(CallGuard *self, OrthancPluginMemoryBuffer *target)
 {
-    if (target->data != NULL) {
+    /* Detached, the core may be gone: left to the process's exit, as
+     * give_back does. */
+    if (target->data != NULL && !self->detached) {
         OrthancPluginFreeMemoryBuffer(self->context, target);
-        target->data = NULL;
-        target->size = 0;
     }
+    target->data = NULL;
+    target->size = 0;
 }
 
 /* A new Buffer that owns target (moved in), or NULL with target freed. */
@@ -610,7 +630,9 @@ take_string(CallGuard *self, char *result, PyObject *fallback)
     }
     text = PyUnicode_DecodeUTF8(result, (Py_ssize_t)strlen(result),
                                 "surrogateescape");
-    OrthancPluginFreeString(self->context, result);
+    if (!self->detached) {
+        OrthancPluginFreeString(self->context, result);
+    }
     return text;
 }
 

@@ -282,7 +282,11 @@ class Context:
         (the host's last step, when Orthanc finalizes the plugin) nothing
         reaches the core any more: Buffers alive then are left to the
         process's exit.  Returns False when calls were still running at the
-        timeout.
+        timeout.  ``timeout=None`` waits for ever; the wait is not cut short
+        by a signal (KeyboardInterrupt), only by the timeout.
+
+        Raises:
+            ValueError: ``timeout`` is NaN.
         """
         return self._guard.close(timeout, detach)
 
@@ -297,11 +301,15 @@ class Context:
         return self._guard.take(int(ffi.cast("uintptr_t", buffer)))
 
     def _discard(self, buffer: Any) -> None:
-        """Free a buffer that the core filled before answering an error."""
-        if buffer.data != ffi.NULL:
+        """Free a buffer that the core filled before answering an error.
+
+        Once detached (a call that outlived the host's last close), the
+        core may be gone: the memory is left to the process's exit.
+        """
+        if buffer.data != ffi.NULL and not self._guard.detached:
             lib.OrthancPluginFreeMemoryBuffer(self._pointer, buffer)
-            buffer.data = ffi.NULL
-            buffer.size = 0
+        buffer.data = ffi.NULL
+        buffer.size = 0
 
     def _take_string(self, result: Any) -> str | None:
         """Decode a ``char *`` from the core and free it at once."""
@@ -310,7 +318,8 @@ class Context:
         try:
             return _decode(ffi.string(result))
         finally:
-            lib.OrthancPluginFreeString(self._pointer, result)
+            if not self._guard.detached:
+                lib.OrthancPluginFreeString(self._pointer, result)
 
     # ---- REST API -------------------------------------------------------
 

@@ -756,6 +756,13 @@ def test_close_is_idempotent(core) -> None:
     assert core.context.closed
 
 
+def test_close_refuses_a_nan_timeout(core) -> None:
+    """NaN is no deadline: refused before anything is closed."""
+    with pytest.raises(ValueError, match="NaN"):
+        core.context.close(float("nan"))
+    assert not core.context.closed
+
+
 # ---- concurrency --------------------------------------------------------
 
 

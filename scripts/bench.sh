@@ -26,20 +26,11 @@ done
 
 # orthanc-python is what the figures compare with, and python3-numpy gives
 # its numpy workloads; both are optional: without them the run goes on.
-missing=()
-for package in orthanc-python python3-numpy; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null \
-        | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    echo "bench: installing Debian packages: ${missing[*]}"
-    $sudo apt-get update -q || true
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
-        --no-install-recommends "${missing[@]}" \
-        || echo "bench: could not install ${missing[*]}: going on without"
-fi
+# shellcheck source=apt.sh
+. scripts/apt.sh
+apt_install bench orthanc-python python3-numpy \
+    || echo "bench: could not install orthanc-python, python3-numpy:" \
+        "going on without"
 
 build=build/bench
 mkdir -p "$build"

@@ -13,22 +13,11 @@ cd "$(dirname "$0")/.."
 venv=${ORTHANC_SDK_VENV:-.venv}
 python=${PYTHON:-python3}
 
+# shellcheck source=apt.sh
+. scripts/apt.sh
 # valgrind: the suite runs one scenario inside Orthanc under memcheck.
-packages=(orthanc orthanc-dev gcc g++ python3-dev python3-venv libpython3-dev
-    valgrind)
-missing=()
-for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null \
-        | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    echo "setup: installing Debian packages: ${missing[*]}"
-    $sudo apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
-        --no-install-recommends "${missing[@]}"
-fi
+apt_install setup orthanc orthanc-dev gcc g++ python3-dev python3-venv \
+    libpython3-dev valgrind
 # The Debian package starts a system-wide Orthanc where systemd runs; the
 # project never uses it (it runs its own, on free loopback ports).
 

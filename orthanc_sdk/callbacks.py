@@ -58,7 +58,14 @@ def _text(pointer: Any) -> str:
 
 
 def _strings(array: Any, count: int) -> list[str]:
-    return [_text(array[i]) for i in range(count)]
+    if not count:
+        return []
+    string = ffi.string
+    # ffi.unpack reads the pointers in one call: twice as fast as indexing.
+    return [
+        string(pointer).decode("utf-8", "surrogateescape")
+        for pointer in ffi.unpack(array, count)
+    ]
 
 
 @dataclass
@@ -99,28 +106,36 @@ RestHandler = Callable[[Request], Any]
 ChangeHandler = Callable[[ChangeType, ResourceType, str], Any]
 
 
+# HttpMethod(value) is slow for an enum; a dict lookup is not.
+_METHODS = {int(method): method for method in HttpMethod}
+
+
 def _request(url: Any, request: Any) -> Request:
     size = request.bodySize
     body = ffi.buffer(request.body, size)[:] if size else b""
+    method = _METHODS.get(request.method)
+    count = request.getCount
+    get = dict(
+        zip(
+            _strings(request.getKeys, count),
+            _strings(request.getValues, count),
+            strict=True,
+        )
+    )
+    count = request.headersCount
     return Request(
-        method=HttpMethod(request.method),
+        # An unknown value raises ValueError, as before.
+        method=HttpMethod(request.method) if method is None else method,
         url=_text(url),
         groups=tuple(_strings(request.groups, request.groupsCount)),
-        get=dict(
+        get=get,
+        headers=dict(
             zip(
-                _strings(request.getKeys, request.getCount),
-                _strings(request.getValues, request.getCount),
+                [key.lower() for key in _strings(request.headersKeys, count)],
+                _strings(request.headersValues, count),
                 strict=True,
             )
         ),
-        headers={
-            key.lower(): value
-            for key, value in zip(
-                _strings(request.headersKeys, request.headersCount),
-                _strings(request.headersValues, request.headersCount),
-                strict=True,
-            )
-        },
         body=body,
     )
 

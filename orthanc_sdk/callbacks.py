@@ -185,6 +185,30 @@ def _header_name(text: object) -> bytes:
 
 def _answer(context: Context, output: Any, result: Any) -> None:
     """Send a handler's result; everything is checked before the first call."""
+    if isinstance(result, Response):
+        status = result.status
+        if type(status) is not int or status != 200 or result.headers:
+            _answer_response(context, output, result)
+            return
+        # A plain 200: _payload and _header_value check all there is.
+        body, default_type = _payload(result.body)
+        content_type = _header_value(
+            result.content_type or default_type, "content_type"
+        )
+    else:
+        body, default_type = _payload(result)
+        # The defaults of _payload are ASCII with no CR, LF or NUL.
+        content_type = default_type.encode()
+    data = ffi.from_buffer("char[]", body)
+    if len(data) > 2**32 - 1:
+        raise ValueError("an answer must be smaller than 4 GiB")
+    lib.OrthancPluginAnswerBuffer(
+        context.pointer, output, data, len(data), content_type
+    )
+
+
+def _answer_response(context: Context, output: Any, result: Any) -> None:
+    """Send any :class:`Response`, after all its checks."""
     response = result if isinstance(result, Response) else Response(result)
     status = response.status
     if isinstance(status, bool) or not isinstance(status, int):

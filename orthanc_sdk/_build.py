@@ -94,6 +94,54 @@ static OrthancPluginErrorCode OrthancSdkSendHttpStatusCode(
     return context->InvokeService(
         context, _OrthancPluginService_SendHttpStatusCode, &params);
 }
+
+/* A route's job goes from Orthanc's thread to a handler thread and back
+ * (callbacks.py).  Each side posts the other's semaphore and waits on its
+ * own in one call, without the GIL: the thread that wakes finds the GIL
+ * free instead of waking a second time for it. */
+#include <errno.h>
+#include <semaphore.h>
+
+typedef struct {
+    sem_t go;
+    sem_t done;
+} OrthancSdkHandoff;
+
+static void OrthancSdkSemWait(sem_t *semaphore)
+{
+    while (sem_wait(semaphore) != 0 && errno == EINTR) {
+    }
+}
+
+static int OrthancSdkHandoffInit(OrthancSdkHandoff *handoff)
+{
+    if (sem_init(&handoff->go, 0, 0) != 0) {
+        return -1;
+    }
+    return sem_init(&handoff->done, 0, 0);
+}
+
+static void OrthancSdkHandoffCall(OrthancSdkHandoff *handoff)
+{
+    sem_post(&handoff->go);
+    OrthancSdkSemWait(&handoff->done);
+}
+
+static void OrthancSdkHandoffStart(OrthancSdkHandoff *handoff)
+{
+    sem_post(&handoff->go);
+}
+
+static void OrthancSdkHandoffWait(OrthancSdkHandoff *handoff)
+{
+    OrthancSdkSemWait(&handoff->go);
+}
+
+static void OrthancSdkHandoffReturn(OrthancSdkHandoff *handoff)
+{
+    sem_post(&handoff->done);
+    OrthancSdkSemWait(&handoff->go);
+}
 """
 
 

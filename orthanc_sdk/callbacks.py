@@ -307,10 +307,12 @@ class _Worker:
     """A daemon thread with a full-size stack that runs one job at a time."""
 
     def __init__(self) -> None:
-        self.jobs: queue.SimpleQueue[Callable[[], int] | None] = (
-            queue.SimpleQueue()
-        )
-        self.results: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.job: Callable[[], int] | None = None
+        self.result = 0
+        # Both threads keep it alive: cffi frees it with the last of them.
+        self.handoff = ffi.new("OrthancSdkHandoff *")
+        if lib.OrthancSdkHandoffInit(self.handoff) != 0:
+            raise OSError("sem_init failed for a route handler thread")
         thread = threading.Thread(
             target=self._run, name="orthanc_sdk route", daemon=True
         )
@@ -323,10 +325,23 @@ class _Worker:
             finally:
                 threading.stack_size(previous)
 
+    def call(self, job: Callable[[], int]) -> int:
+        """Run ``job`` on this worker and wait for its result."""
+        self.job = job
+        lib.OrthancSdkHandoffCall(self.handoff)
+        return self.result
+
+    def stop(self) -> None:
+        """End the thread once it is waiting; do not wait for it."""
+        self.job = None
+        lib.OrthancSdkHandoffStart(self.handoff)
+
     def _run(self) -> None:
         _on_worker.active = True
+        handoff = self.handoff
+        lib.OrthancSdkHandoffWait(handoff)
         while True:
-            job = self.jobs.get()
+            job, self.job = self.job, None
             if job is None:
                 return
             try:
@@ -335,7 +350,9 @@ class _Worker:
                 # The job catches everything itself; this only keeps
                 # Orthanc's thread from waiting forever if that fails.
                 result = ErrorCode.PLUGIN
-            self.results.put(result)
+            job = None
+            self.result = result
+            lib.OrthancSdkHandoffReturn(handoff)
 
 
 _workers_lock = threading.Lock()
@@ -356,14 +373,13 @@ def _run_on_worker(job: Callable[[], int]) -> int:
         worker = _idle_workers.pop() if _idle_workers else None
     if worker is None:
         worker = _Worker()
-    worker.jobs.put(job)
-    result = worker.results.get()
+    result = worker.call(job)
     with _workers_lock:
         if len(_idle_workers) < _MAX_IDLE_WORKERS:
             _idle_workers.append(worker)
             worker = None
     if worker is not None:
-        worker.jobs.put(None)
+        worker.stop()
     return result
 
 

@@ -324,6 +324,8 @@ class _Worker:
                 thread.start()
             finally:
                 threading.stack_size(previous)
+        # Its native id lets the caller move it to the caller's CPU.
+        lib.OrthancSdkHandoffSetWorker(self.handoff, thread.native_id or 0)
 
     def call(self, job: Callable[[], int]) -> int:
         """Run ``job`` on this worker and wait for its result."""

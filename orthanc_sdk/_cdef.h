@@ -453,6 +453,21 @@ OrthancPluginErrorCode OrthancSdkSendHttpStatusCode(
     OrthancPluginContext *context, OrthancPluginRestOutput *output,
     uint16_t status);
 
+/* The hand-off of a route's job to a handler thread (callbacks.py): the
+ * caller starts the job and waits (Call) or only starts it (Start); the
+ * handler thread waits for a job (Wait), then answers and waits for the
+ * next (Return).  Init answers 0, or -1 if sem_init failed.  SetWorker
+ * names the handler thread (its native id), which Call then wakes on the
+ * caller's CPU.  Linux's semaphores hold no resources: the struct is
+ * freed as plain memory. */
+typedef struct { ...; } OrthancSdkHandoff;
+int OrthancSdkHandoffInit(OrthancSdkHandoff *handoff);
+void OrthancSdkHandoffSetWorker(OrthancSdkHandoff *handoff, long worker);
+void OrthancSdkHandoffCall(OrthancSdkHandoff *handoff);
+void OrthancSdkHandoffStart(OrthancSdkHandoff *handoff);
+void OrthancSdkHandoffWait(OrthancSdkHandoff *handoff);
+void OrthancSdkHandoffReturn(OrthancSdkHandoff *handoff);
+
 /* The one C callback that all on-change handlers share (host.py). */
 extern "Python" OrthancPluginErrorCode _orthanc_sdk_on_change(
     OrthancPluginChangeType, OrthancPluginResourceType, const char *);

@@ -58,7 +58,14 @@ def _text(pointer: Any) -> str:
 
 
 def _strings(array: Any, count: int) -> list[str]:
-    return [_text(array[i]) for i in range(count)]
+    if not count:
+        return []
+    string = ffi.string
+    # ffi.unpack reads the pointers in one call: twice as fast as indexing.
+    return [
+        string(pointer).decode("utf-8", "surrogateescape")
+        for pointer in ffi.unpack(array, count)
+    ]
 
 
 @dataclass
@@ -99,28 +106,36 @@ RestHandler = Callable[[Request], Any]
 ChangeHandler = Callable[[ChangeType, ResourceType, str], Any]
 
 
+# HttpMethod(value) is slow for an enum; a dict lookup is not.
+_METHODS = {int(method): method for method in HttpMethod}
+
+
 def _request(url: Any, request: Any) -> Request:
     size = request.bodySize
     body = ffi.buffer(request.body, size)[:] if size else b""
+    method = _METHODS.get(request.method)
+    count = request.getCount
+    get = dict(
+        zip(
+            _strings(request.getKeys, count),
+            _strings(request.getValues, count),
+            strict=True,
+        )
+    )
+    count = request.headersCount
     return Request(
-        method=HttpMethod(request.method),
+        # An unknown value raises ValueError, as before.
+        method=HttpMethod(request.method) if method is None else method,
         url=_text(url),
         groups=tuple(_strings(request.groups, request.groupsCount)),
-        get=dict(
+        get=get,
+        headers=dict(
             zip(
-                _strings(request.getKeys, request.getCount),
-                _strings(request.getValues, request.getCount),
+                [key.lower() for key in _strings(request.headersKeys, count)],
+                _strings(request.headersValues, count),
                 strict=True,
             )
         ),
-        headers={
-            key.lower(): value
-            for key, value in zip(
-                _strings(request.headersKeys, request.headersCount),
-                _strings(request.headersValues, request.headersCount),
-                strict=True,
-            )
-        },
         body=body,
     )
 
@@ -170,6 +185,30 @@ def _header_name(text: object) -> bytes:
 
 def _answer(context: Context, output: Any, result: Any) -> None:
     """Send a handler's result; everything is checked before the first call."""
+    if isinstance(result, Response):
+        status = result.status
+        if type(status) is not int or status != 200 or result.headers:
+            _answer_response(context, output, result)
+            return
+        # A plain 200: _payload and _header_value check all there is.
+        body, default_type = _payload(result.body)
+        content_type = _header_value(
+            result.content_type or default_type, "content_type"
+        )
+    else:
+        body, default_type = _payload(result)
+        # The defaults of _payload are ASCII with no CR, LF or NUL.
+        content_type = default_type.encode()
+    data = ffi.from_buffer("char[]", body)
+    if len(data) > 2**32 - 1:
+        raise ValueError("an answer must be smaller than 4 GiB")
+    lib.OrthancPluginAnswerBuffer(
+        context.pointer, output, data, len(data), content_type
+    )
+
+
+def _answer_response(context: Context, output: Any, result: Any) -> None:
+    """Send any :class:`Response`, after all its checks."""
     response = result if isinstance(result, Response) else Response(result)
     status = response.status
     if isinstance(status, bool) or not isinstance(status, int):
@@ -268,10 +307,12 @@ class _Worker:
     """A daemon thread with a full-size stack that runs one job at a time."""
 
     def __init__(self) -> None:
-        self.jobs: queue.SimpleQueue[Callable[[], int] | None] = (
-            queue.SimpleQueue()
-        )
-        self.results: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.job: Callable[[], int] | None = None
+        self.result = 0
+        # Both threads keep it alive: cffi frees it with the last of them.
+        self.handoff = ffi.new("OrthancSdkHandoff *")
+        if lib.OrthancSdkHandoffInit(self.handoff) != 0:
+            raise OSError("sem_init failed for a route handler thread")
         thread = threading.Thread(
             target=self._run, name="orthanc_sdk route", daemon=True
         )
@@ -283,11 +324,26 @@ class _Worker:
                 thread.start()
             finally:
                 threading.stack_size(previous)
+        # Its native id lets the caller move it to the caller's CPU.
+        lib.OrthancSdkHandoffSetWorker(self.handoff, thread.native_id or 0)
+
+    def call(self, job: Callable[[], int]) -> int:
+        """Run ``job`` on this worker and wait for its result."""
+        self.job = job
+        lib.OrthancSdkHandoffCall(self.handoff)
+        return self.result
+
+    def stop(self) -> None:
+        """End the thread once it is waiting; do not wait for it."""
+        self.job = None
+        lib.OrthancSdkHandoffStart(self.handoff)
 
     def _run(self) -> None:
         _on_worker.active = True
+        handoff = self.handoff
+        lib.OrthancSdkHandoffWait(handoff)
         while True:
-            job = self.jobs.get()
+            job, self.job = self.job, None
             if job is None:
                 return
             try:
@@ -296,7 +352,9 @@ class _Worker:
                 # The job catches everything itself; this only keeps
                 # Orthanc's thread from waiting forever if that fails.
                 result = ErrorCode.PLUGIN
-            self.results.put(result)
+            job = None
+            self.result = result
+            lib.OrthancSdkHandoffReturn(handoff)
 
 
 _workers_lock = threading.Lock()
@@ -317,14 +375,13 @@ def _run_on_worker(job: Callable[[], int]) -> int:
         worker = _idle_workers.pop() if _idle_workers else None
     if worker is None:
         worker = _Worker()
-    worker.jobs.put(job)
-    result = worker.results.get()
+    result = worker.call(job)
     with _workers_lock:
         if len(_idle_workers) < _MAX_IDLE_WORKERS:
             _idle_workers.append(worker)
             worker = None
     if worker is not None:
-        worker.jobs.put(None)
+        worker.stop()
     return result
 
 

@@ -47,10 +47,14 @@ def main() -> int:
         print(f"Orthanc {version} on {orthanc.url}, plugin loaded")
         started = time.monotonic()
         stored = orthanc.upload(files)
+        # Several sample files hold the same instance (same SOP Instance
+        # UID): Orthanc accepts each, and stores it once.
+        distinct = len({answer["ID"] for answer in stored})
         print(
             f"uploaded {len(stored)} of {len(files)} pydicom sample files"
-            f" in {time.monotonic() - started:.1f} s (Orthanc refused the"
-            " others: not DICOM, or not storable)"
+            f" in {time.monotonic() - started:.1f} s, {distinct} distinct"
+            " instances (Orthanc refused the others: not DICOM, or not"
+            " storable)"
         )
         answer = orthanc.get("/inventory")
         if answer.status != 200:

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -850,8 +851,14 @@ def test_eight_threads_each_get_their_own_answer(core) -> None:
     }
 
 
-def test_close_waits_for_a_call_in_flight(core) -> None:
-    """close() times out while a call runs; later calls are refused."""
+def _call_in_flight(
+    core, service: str, make_call: Callable[[], Buffer]
+) -> tuple[threading.Thread, threading.Event, list[Buffer]]:
+    """Start ``make_call`` on a thread, held inside the core's ``service``.
+
+    Returns the thread, the event that lets the core answer (b"late"), and
+    the list that receives the answer.
+    """
     inside, go_on = threading.Event(), threading.Event()
 
     def slow(call: Call) -> Answer:
@@ -859,13 +866,19 @@ def test_close_waits_for_a_call_in_flight(core) -> None:
         go_on.wait(10)
         return Answer(body=b"late")
 
-    core.answer("RestApiGet", slow)
+    core.answer(service, slow)
     answers: list[Buffer] = []
-    thread = threading.Thread(
-        target=lambda: answers.append(core.context.rest_api_get("/slow"))
-    )
+    thread = threading.Thread(target=lambda: answers.append(make_call()))
     thread.start()
     assert inside.wait(10)
+    return thread, go_on, answers
+
+
+def test_close_waits_for_a_call_in_flight(core) -> None:
+    """close() times out while a call runs; later calls are refused."""
+    thread, go_on, answers = _call_in_flight(
+        core, "RestApiGet", lambda: core.context.rest_api_get("/slow")
+    )
 
     assert core.context.close(timeout=0.05) is False
     with pytest.raises(ContextClosedError):
@@ -883,20 +896,11 @@ def test_close_waits_for_a_call_in_flight(core) -> None:
 
 def test_close_wakes_when_the_call_in_flight_ends(core) -> None:
     """close() returns True as soon as the last call leaves, not later."""
-    inside, go_on = threading.Event(), threading.Event()
-
-    def slow(call: Call) -> Answer:
-        inside.set()
-        go_on.wait(10)
-        return Answer(body=b"late")
-
-    core.answer("GetDicomForInstance", slow)
-    answers: list[Buffer] = []
-    thread = threading.Thread(
-        target=lambda: answers.append(core.context.get_dicom_for_instance("i"))
+    thread, go_on, answers = _call_in_flight(
+        core,
+        "GetDicomForInstance",
+        lambda: core.context.get_dicom_for_instance("i"),
     )
-    thread.start()
-    assert inside.wait(10)
     timer = threading.Timer(0.2, go_on.set)
     timer.start()
 
